@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const tableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier');
+const emptyAsUndefined = (value: unknown): unknown => (value === '' ? undefined : value);
+
+const sizesList = z
+  .string()
+  .transform((raw) => raw.split(',').map((part) => part.trim()).filter(Boolean).map(Number))
+  .pipe(z.array(z.number().int().min(16).max(4096)).min(1).max(8))
+  // largest first: the largest is the FastDFS master, the others its slaves
+  .transform((sizes) => [...new Set(sizes)].sort((a, b) => b - a));
+
+const trackerList = z
+  .string()
+  .transform((raw) => raw.split(',').map((part) => part.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'each tracker must be host:port')).min(1));
+
+/**
+ * Every environment variable the processes read, with its default. Defaults run on one
+ * machine with local Redis and PostgreSQL; production must set the secrets.
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  PUBLIC_BASE_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/avatars'),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('avatar'),
+  FDFS_TRACKERS: z.preprocess(emptyAsUndefined, trackerList.optional()),
+  FDFS_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+  FDFS_POOL_SIZE: positiveInt.default(8),
+  FDFS_DEV_TRACKER_PORT: port.default(22122),
+  FDFS_DEV_STORAGE_PORT: port.default(23000),
+  FDFS_DEV_HTTP_PORT: port.default(8888),
+  FDFS_DEV_DATA_DIR: z.string().min(1).default('.data/fastdfs'),
+  STAGING_DIR: z.string().min(1).default('.data/staging'),
+  MAX_UPLOAD_BYTES: positiveInt.max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  MAX_INPUT_PIXELS: positiveInt.default(50_000_000),
+  MAX_IMAGE_SIDE: positiveInt.default(20_000),
+  MAX_IMAGE_FRAMES: positiveInt.default(1_000),
+  UPLOAD_BODY_TIMEOUT_MS: positiveInt.default(30_000),
+  AVATAR_SIZES: sizesList.default([512, 256, 128, 64]),
+  AVATAR_FORMAT: z.enum(['webp', 'jpeg', 'avif']).default('webp'),
+  WORKER_CONCURRENCY: positiveInt.max(64).default(4),
+  JOB_ATTEMPTS: positiveInt.max(50).default(8),
+  JOB_BACKOFF_MS: positiveInt.default(1_000),
+  SHUTDOWN_GRACE_MS: positiveInt.default(25_000),
+  SWEEP_INTERVAL_MS: positiveInt.default(30_000),
+  SWEEP_GRACE_MS: positiveInt.default(10 * 60_000),
+  OUTBOX_GRACE_MS: positiveInt.default(15_000),
+  JWT_SECRET: z.preprocess(emptyAsUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  JWT_PUBLIC_KEY: z.preprocess(emptyAsUndefined, z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key' }).optional()),
+  JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
+  ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
+  RATE_LIMIT_UPLOADS_PER_USER: nonNegativeInt.default(20),
+  RATE_LIMIT_UPLOADS_PER_IP: nonNegativeInt.default(60),
+  TRUST_PROXY: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')).transform((v) => v === 'true'),
+  USERS_TABLE: tableName.default('users'),
+  USER_DETAIL_TABLE: tableName.default('user_detail'),
+});
+
+export type RawEnv = z.input<typeof envSchema>;
+export type ParsedEnv = z.output<typeof envSchema>;

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { envSchema, type ParsedEnv } from './config-schema.js';
+
+/** Development-only secrets: production refuses to start without real ones. */
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me';
+const DEV_ADMIN_PASSWORD = 'dev-admin';
+
+export interface Config {
+  env: ParsedEnv['NODE_ENV'];
+  logLevel: ParsedEnv['LOG_LEVEL'];
+  http: { host: string; port: number; publicBaseUrl: string | undefined; trustProxy: boolean; bodyTimeoutMs: number };
+  databaseUrl: string;
+  databasePoolMax: number;
+  redis: { url: string; prefix: string };
+  fastdfs: {
+    /** undefined: start the embedded dev server */
+    trackers: string[] | undefined;
+    publicUrl: string;
+    poolSize: number;
+    dev: { trackerPort: number; storagePort: number; httpPort: number; dataDir: string };
+  };
+  stagingDir: string;
+  limits: { maxUploadBytes: number; maxInputPixels: number; maxImageSide: number; maxImageFrames: number };
+  avatar: { sizes: number[]; format: ParsedEnv['AVATAR_FORMAT'] };
+  worker: { concurrency: number; attempts: number; backoffMs: number; shutdownGraceMs: number };
+  sweeper: { intervalMs: number; graceMs: number; outboxGraceMs: number };
+  auth: { jwtSecret: string | undefined; jwtPublicKey: string | undefined; jwtIssuer: string | undefined; adminPassword: string };
+  rateLimit: { uploadsPerUser: number; uploadsPerIp: number };
+  tables: { users: string; userDetail: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment once and returns the typed config that is passed to every
+ * component. Throws ConfigError naming each bad variable; callers exit on it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = result.data;
+  const production = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+  if (production && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) problems.push('JWT_SECRET: required in production (or JWT_PUBLIC_KEY)');
+  if (production && !e.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD: required in production');
+  if (production && e.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: the development secret cannot be used in production');
+  if (e.FDFS_TRACKERS && !e.FDFS_PUBLIC_URL) problems.push('FDFS_PUBLIC_URL: required when FDFS_TRACKERS is set');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const jwtSecret = e.JWT_SECRET ?? (e.JWT_PUBLIC_KEY ? undefined : DEV_JWT_SECRET);
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: { host: e.HOST, port: e.PORT, publicBaseUrl: e.PUBLIC_BASE_URL, trustProxy: e.TRUST_PROXY, bodyTimeoutMs: e.UPLOAD_BODY_TIMEOUT_MS },
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    fastdfs: {
+      trackers: e.FDFS_TRACKERS,
+      publicUrl: withTrailingSlash(e.FDFS_PUBLIC_URL ?? `http://127.0.0.1:${e.FDFS_DEV_HTTP_PORT}/`),
+      poolSize: e.FDFS_POOL_SIZE,
+      dev: { trackerPort: e.FDFS_DEV_TRACKER_PORT, storagePort: e.FDFS_DEV_STORAGE_PORT, httpPort: e.FDFS_DEV_HTTP_PORT, dataDir: path.resolve(e.FDFS_DEV_DATA_DIR) },
+    },
+    stagingDir: path.resolve(e.STAGING_DIR),
+    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxInputPixels: e.MAX_INPUT_PIXELS, maxImageSide: e.MAX_IMAGE_SIDE, maxImageFrames: e.MAX_IMAGE_FRAMES },
+    avatar: { sizes: e.AVATAR_SIZES, format: e.AVATAR_FORMAT },
+    worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    sweeper: { intervalMs: e.SWEEP_INTERVAL_MS, graceMs: e.SWEEP_GRACE_MS, outboxGraceMs: e.OUTBOX_GRACE_MS },
+    auth: { jwtSecret, jwtPublicKey: e.JWT_PUBLIC_KEY, jwtIssuer: e.JWT_ISSUER, adminPassword: e.ADMIN_PASSWORD ?? DEV_ADMIN_PASSWORD },
+    rateLimit: { uploadsPerUser: e.RATE_LIMIT_UPLOADS_PER_USER, uploadsPerIp: e.RATE_LIMIT_UPLOADS_PER_IP },
+    tables: { users: e.USERS_TABLE, userDetail: e.USER_DETAIL_TABLE },
+  };
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}

@@ -1,0 +1,2 @@
+export * from './create-db.js';
+export * from './migration-source.js';

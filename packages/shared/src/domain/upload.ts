@@ -1,0 +1,49 @@
+import type { AvatarVariant } from './upload-event.js';
+import type { UploadStatus } from './upload-status.js';
+
+/** One accepted upload, as the `uploads` table holds it. */
+export interface Upload {
+  id: string;
+  userId: number;
+  status: UploadStatus;
+  progress: number;
+  idempotencyKey: string | null;
+  declaredType: string | null;
+  detectedType: string;
+  sizeBytes: number;
+  sha256: string;
+  width: number;
+  height: number;
+  stagedPath: string | null;
+  masterFileId: string | null;
+  variants: AvatarVariant[] | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  attempts: number;
+  lastEventSeq: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewUpload {
+  id: string;
+  userId: number;
+  idempotencyKey: string | null;
+  declaredType: string | null;
+  detectedType: string;
+  sizeBytes: number;
+  sha256: string;
+  width: number;
+  height: number;
+  stagedPath: string;
+}
+
+/** The avatar a user has now, as `user_detail` holds it. */
+export interface UserAvatar {
+  userId: number;
+  avatar: string | null;
+  avatarFileId: string | null;
+  avatarUploadId: string | null;
+  variants: AvatarVariant[];
+  updatedAt: Date;
+}

@@ -1,0 +1,36 @@
+import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { z } from 'zod';
+
+export const AVATAR_QUEUE = 'avatar-process';
+export const CLEANUP_QUEUE = 'avatar-cleanup';
+
+export const processAvatarJobSchema = z.object({ uploadId: z.uuid() });
+export type ProcessAvatarJob = z.infer<typeof processAvatarJobSchema>;
+
+export const deleteFilesJobSchema = z.object({ fileIds: z.array(z.string().min(1)).min(1), reason: z.string() });
+export type DeleteFilesJob = z.infer<typeof deleteFilesJobSchema>;
+
+/** Job names, one handler each; the worker refuses to start if one is missing. */
+export const jobNames = { processAvatar: 'process-avatar', deleteFiles: 'delete-files' } as const;
+
+export function avatarJobOptions(attempts: number, backoffMs: number): DefaultJobOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    // failed jobs stay a week so operators can inspect and retry them from the dashboard
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+export function createAvatarQueue(connection: ConnectionOptions, prefix: string, defaults: DefaultJobOptions): Queue<ProcessAvatarJob> {
+  return new Queue<ProcessAvatarJob>(AVATAR_QUEUE, { connection, prefix, defaultJobOptions: defaults });
+}
+
+export function createCleanupQueue(connection: ConnectionOptions, prefix: string): Queue<DeleteFilesJob> {
+  return new Queue<DeleteFilesJob>(CLEANUP_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: { attempts: 20, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: { count: 1_000 }, removeOnFail: { age: 30 * 24 * 3600 } },
+  });
+}

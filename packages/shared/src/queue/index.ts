@@ -1,0 +1,2 @@
+export * from './avatar-queue.js';
+export * from './redis-connection.js';

@@ -1,0 +1,3 @@
+export * from './uploads-repository.js';
+export * from './upload-events-repository.js';
+export * from './user-detail-repository.js';

@@ -1,0 +1,165 @@
+import type { Knex } from 'knex';
+import type { AvatarVariant } from '../domain/upload-event.js';
+import type { NewUpload, Upload } from '../domain/upload.js';
+import type { UploadStatus } from '../domain/upload-status.js';
+
+interface UploadRow {
+  id: string;
+  user_id: string | number;
+  status: UploadStatus;
+  progress: number;
+  idempotency_key: string | null;
+  declared_type: string | null;
+  detected_type: string;
+  size_bytes: string | number;
+  sha256: string;
+  width: number;
+  height: number;
+  staged_path: string | null;
+  master_file_id: string | null;
+  variants: AvatarVariant[] | null;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  last_event_seq: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface UploadPatch {
+  status?: UploadStatus;
+  progress?: number;
+  stagedPath?: string | null;
+  masterFileId?: string | null;
+  variants?: AvatarVariant[] | null;
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  attempts?: number;
+  lastEventSeq?: number;
+}
+
+function toUpload(row: UploadRow): Upload {
+  return {
+    id: row.id,
+    userId: Number(row.user_id),
+    status: row.status,
+    progress: row.progress,
+    idempotencyKey: row.idempotency_key,
+    declaredType: row.declared_type,
+    detectedType: row.detected_type,
+    sizeBytes: Number(row.size_bytes),
+    sha256: row.sha256,
+    width: row.width,
+    height: row.height,
+    stagedPath: row.staged_path,
+    masterFileId: row.master_file_id,
+    variants: row.variants,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+    attempts: row.attempts,
+    lastEventSeq: row.last_event_seq,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toRowPatch(patch: UploadPatch): Partial<UploadRow> {
+  const row: Partial<UploadRow> = {};
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.progress !== undefined) row.progress = patch.progress;
+  if (patch.stagedPath !== undefined) row.staged_path = patch.stagedPath;
+  if (patch.masterFileId !== undefined) row.master_file_id = patch.masterFileId;
+  if (patch.variants !== undefined) row.variants = patch.variants === null ? null : (JSON.stringify(patch.variants) as unknown as AvatarVariant[]);
+  if (patch.errorCode !== undefined) row.error_code = patch.errorCode;
+  if (patch.errorMessage !== undefined) row.error_message = patch.errorMessage;
+  if (patch.attempts !== undefined) row.attempts = patch.attempts;
+  if (patch.lastEventSeq !== undefined) row.last_event_seq = patch.lastEventSeq;
+  return row;
+}
+
+/** Reads and writes `uploads` rows; no product rules here (those are in UploadJournal and the worker). */
+export class UploadsRepository {
+  constructor(private readonly db: Knex) {}
+
+  async insert(upload: NewUpload): Promise<Upload> {
+    const [row] = await this.db<UploadRow>('uploads')
+      .insert({
+        id: upload.id,
+        user_id: upload.userId,
+        status: 'queued',
+        idempotency_key: upload.idempotencyKey,
+        declared_type: upload.declaredType,
+        detected_type: upload.detectedType,
+        size_bytes: upload.sizeBytes,
+        sha256: upload.sha256,
+        width: upload.width,
+        height: upload.height,
+        staged_path: upload.stagedPath,
+      })
+      .returning('*');
+    return toUpload(row as UploadRow);
+  }
+
+  async findById(id: string, options: { forUpdate?: boolean } = {}): Promise<Upload | undefined> {
+    const query = this.db<UploadRow>('uploads').where({ id }).first();
+    const row = await (options.forUpdate ? query.forUpdate() : query);
+    return row ? toUpload(row as UploadRow) : undefined;
+  }
+
+  async findByIdempotencyKey(userId: number, key: string): Promise<Upload | undefined> {
+    const row = await this.db<UploadRow>('uploads').where({ user_id: userId, idempotency_key: key }).first();
+    return row ? toUpload(row as UploadRow) : undefined;
+  }
+
+  /** Frees a key whose 24 h window has passed, so the unique index admits it again. */
+  async releaseIdempotencyKey(id: string): Promise<void> {
+    await this.db('uploads').where({ id }).update({ idempotency_key: null });
+  }
+
+  async update(id: string, patch: UploadPatch): Promise<Upload | undefined> {
+    const [row] = await this.db<UploadRow>('uploads')
+      .where({ id })
+      .update({ ...toRowPatch(patch), updated_at: this.db.raw('clock_timestamp()') as unknown as Date })
+      .returning('*');
+    return row ? toUpload(row as UploadRow) : undefined;
+  }
+
+  /** Non-terminal uploads untouched since `before`: candidates for the outbox re-enqueue. */
+  async findStale(before: Date, limit: number): Promise<Upload[]> {
+    const rows = await this.db<UploadRow>('uploads')
+      .whereIn('status', ['queued', 'processing', 'retrying'])
+      .andWhere('updated_at', '<', before)
+      .orderBy('created_at')
+      .limit(limit);
+    return rows.map((row) => toUpload(row as UploadRow));
+  }
+
+  /** Terminal uploads that still name a staged file (its removal failed or was interrupted). */
+  async findTerminalWithStagedFile(limit: number): Promise<Upload[]> {
+    const rows = await this.db<UploadRow>('uploads')
+      .whereIn('status', ['done', 'failed', 'superseded'])
+      .whereNotNull('staged_path')
+      .limit(limit);
+    return rows.map((row) => toUpload(row as UploadRow));
+  }
+
+  /** Every staged path a live (non-terminal) upload still needs. */
+  async liveStagedPaths(): Promise<Set<string>> {
+    const rows = await this.db('uploads').whereIn('status', ['queued', 'processing', 'retrying']).whereNotNull('staged_path').select('staged_path');
+    return new Set(rows.map((r: { staged_path: string }) => r.staged_path));
+  }
+
+  /** Terminal uploads whose stored files are not the user's current avatar: their files may be deleted. */
+  async findOrphanedStoredFiles(before: Date, limit: number, userDetailTable: string): Promise<Upload[]> {
+    const rows: UploadRow[] = await this.db('uploads as u')
+      .select('u.*')
+      .whereIn('u.status', ['done', 'failed', 'superseded'])
+      .whereNotNull('u.master_file_id')
+      .andWhere('u.updated_at', '<', before)
+      .whereNotExists(function () {
+        this.select(this.client.raw('1')).from(`${userDetailTable} as d`).whereRaw('d.avatar_upload_id = u.id');
+      })
+      .limit(limit);
+    return rows.map(toUpload);
+  }
+}

@@ -1,0 +1,87 @@
+import type { Knex } from 'knex';
+import type { AvatarVariant } from '../domain/upload-event.js';
+import type { UserAvatar } from '../domain/upload.js';
+
+interface DetailRow {
+  user_id: string | number;
+  avatar: string | null;
+  avatar_file_id: string | null;
+  avatar_upload_id: string | null;
+  avatar_variants: AvatarVariant[] | null;
+  avatar_accepted_at: Date | null;
+  updated_at: Date;
+}
+
+export interface AvatarRecord {
+  avatar: string;
+  fileId: string;
+  uploadId: string;
+  variants: AvatarVariant[];
+  acceptedAt: Date;
+}
+
+export interface CurrentAvatar extends UserAvatar {
+  acceptedAt: Date | null;
+}
+
+function toAvatar(row: DetailRow): CurrentAvatar {
+  return {
+    userId: Number(row.user_id),
+    avatar: row.avatar,
+    avatarFileId: row.avatar_file_id,
+    avatarUploadId: row.avatar_upload_id,
+    variants: row.avatar_variants ?? [],
+    acceptedAt: row.avatar_accepted_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** `users` and `user_detail`, under the table names the deployment configured. */
+export class UserDetailRepository {
+  constructor(
+    private readonly db: Knex,
+    private readonly tables: { users: string; userDetail: string },
+  ) {}
+
+  async userExists(userId: number): Promise<boolean> {
+    const row = await this.db(this.tables.users).where({ id: userId }).first('id');
+    return row !== undefined;
+  }
+
+  async findAvatar(userId: number, options: { forUpdate?: boolean } = {}): Promise<CurrentAvatar | undefined> {
+    const query = this.db<DetailRow>(this.tables.userDetail).where({ user_id: userId }).first();
+    const row = await (options.forUpdate ? query.forUpdate() : query);
+    return row ? toAvatar(row as DetailRow) : undefined;
+  }
+
+  /**
+   * Makes sure the row exists and locks it, so two commits for one user run one after the
+   * other. Returns undefined when the user itself is gone.
+   */
+  async lockForAvatarChange(userId: number): Promise<CurrentAvatar | undefined> {
+    if (!(await this.userExists(userId))) return undefined;
+    await this.db(this.tables.userDetail).insert({ user_id: userId }).onConflict('user_id').ignore();
+    return this.findAvatar(userId, { forUpdate: true });
+  }
+
+  async setAvatar(userId: number, record: AvatarRecord): Promise<void> {
+    await this.db(this.tables.userDetail)
+      .where({ user_id: userId })
+      .update({
+        avatar: record.avatar,
+        avatar_file_id: record.fileId,
+        avatar_upload_id: record.uploadId,
+        avatar_variants: JSON.stringify(record.variants),
+        avatar_accepted_at: record.acceptedAt,
+        updated_at: this.db.fn.now(),
+      });
+  }
+
+  /** Demo accounts for one-machine runs; ids are fixed so the README's examples work. */
+  async ensureUsers(users: ReadonlyArray<{ id: number; username: string }>): Promise<void> {
+    if (users.length === 0) return;
+    await this.db(this.tables.users).insert(users).onConflict('id').ignore();
+    // keep the id sequence ahead of the fixed ids
+    await this.db.raw(`select setval(pg_get_serial_sequence(?, 'id'), greatest((select max(id) from ??), 1))`, [this.tables.users, this.tables.users]);
+  }
+}

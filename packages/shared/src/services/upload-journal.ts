@@ -1,0 +1,61 @@
+import type { Knex } from 'knex';
+import type { NewUploadEvent } from '../domain/upload-event.js';
+import type { NewUpload, Upload } from '../domain/upload.js';
+import { canTransition, isTerminal, type UploadStatus } from '../domain/upload-status.js';
+import { UploadEventsRepository } from '../repositories/upload-events-repository.js';
+import { UploadsRepository, type UploadPatch } from '../repositories/uploads-repository.js';
+
+export interface UploadChange {
+  status?: UploadStatus;
+  patch?: Omit<UploadPatch, 'status' | 'lastEventSeq'>;
+  event: NewUploadEvent;
+}
+
+/**
+ * The only writer of upload status and events: each change updates the row and appends the
+ * numbered event in one transaction, under the row's lock, and respects the state machine,
+ * so a late or duplicate job can never move a finished upload.
+ */
+export class UploadJournal {
+  constructor(private readonly db: Knex) {}
+
+  /** Records a newly accepted upload with its `queued` event (seq 1). */
+  async accept(upload: NewUpload): Promise<Upload> {
+    return this.db.transaction(async (trx) => {
+      const inserted = await new UploadsRepository(trx).insert(upload);
+      await new UploadEventsRepository(trx).insert(upload.id, 1, 'queued', {
+        size: upload.sizeBytes,
+        detectedType: upload.detectedType,
+        width: upload.width,
+        height: upload.height,
+      });
+      const withSeq = await new UploadsRepository(trx).update(upload.id, { lastEventSeq: 1 });
+      return withSeq ?? inserted;
+    });
+  }
+
+  /**
+   * Applies `change` and returns the updated upload, or undefined when the upload is gone or
+   * the change is not allowed from its current status (terminal uploads take no events).
+   * Pass `trx` to make the change part of a larger transaction.
+   */
+  async record(uploadId: string, change: UploadChange, trx?: Knex.Transaction): Promise<Upload | undefined> {
+    if (trx) return this.recordIn(trx, uploadId, change);
+    return this.db.transaction((t) => this.recordIn(t, uploadId, change));
+  }
+
+  private async recordIn(trx: Knex.Transaction, uploadId: string, change: UploadChange): Promise<Upload | undefined> {
+    const uploads = new UploadsRepository(trx);
+    const current = await uploads.findById(uploadId, { forUpdate: true });
+    if (!current) return undefined;
+    if (change.status !== undefined) {
+      if (!canTransition(current.status, change.status)) return undefined;
+    } else if (isTerminal(current.status)) {
+      return undefined;
+    }
+    const seq = current.lastEventSeq + 1;
+    const updated = await uploads.update(uploadId, { ...change.patch, status: change.status, lastEventSeq: seq });
+    await new UploadEventsRepository(trx).insert(uploadId, seq, change.event.type, change.event.data);
+    return updated;
+  }
+}

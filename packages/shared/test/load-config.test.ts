@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/index.js';
+
+describe('loadConfig', () => {
+  it('runs on defaults outside production', () => {
+    const config = loadConfig({});
+    expect(config.http.port).toBe(3000);
+    expect(config.avatar.sizes).toEqual([512, 256, 128, 64]);
+    expect(config.limits.maxUploadBytes).toBe(10 * 1024 * 1024);
+    expect(config.limits.maxInputPixels).toBe(50_000_000);
+    expect(config.fastdfs.trackers).toBeUndefined();
+    expect(config.fastdfs.publicUrl).toBe('http://127.0.0.1:8888/');
+  });
+
+  it('sorts sizes largest first and parses trackers', () => {
+    const config = loadConfig({ AVATAR_SIZES: '64, 512,128', FDFS_TRACKERS: '10.0.0.1:22122,10.0.0.2:22122', FDFS_PUBLIC_URL: 'https://cdn.example/x' });
+    expect(config.avatar.sizes).toEqual([512, 128, 64]);
+    expect(config.fastdfs.trackers).toEqual(['10.0.0.1:22122', '10.0.0.2:22122']);
+    expect(config.fastdfs.publicUrl).toBe('https://cdn.example/x/');
+  });
+
+  it('names each bad variable instead of falling back to a default', () => {
+    try {
+      loadConfig({ PORT: 'eighty', MAX_UPLOAD_BYTES: '-1', AVATAR_FORMAT: 'bmp' });
+      expect.unreachable('loadConfig accepted bad values');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      expect(message).toContain('PORT');
+      expect(message).toContain('MAX_UPLOAD_BYTES');
+      expect(message).toContain('AVATAR_FORMAT');
+    }
+  });
+
+  it('refuses production without real secrets', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET[\s\S]*ADMIN_PASSWORD/);
+  });
+
+  it('requires a public URL when real trackers are configured', () => {
+    expect(() => loadConfig({ FDFS_TRACKERS: '10.0.0.1:22122' })).toThrow(/FDFS_PUBLIC_URL/);
+  });
+});

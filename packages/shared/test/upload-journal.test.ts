@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UploadEventsRepository, UploadJournal, UploadsRepository, canTransition, isNewerThan, type NewUpload } from '../src/index.js';
+import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
+
+function newUpload(userId = 1): NewUpload {
+  return { id: randomUUID(), userId, idempotencyKey: null, declaredType: 'image/jpeg', detectedType: 'image/jpeg', sizeBytes: 10, sha256: 'ab', width: 10, height: 10, stagedPath: '/tmp/x' };
+}
+
+describe('status rules', () => {
+  it('never leaves a terminal status', () => {
+    for (const to of ['queued', 'processing', 'retrying', 'done', 'failed', 'superseded'] as const) {
+      expect(canTransition('done', to)).toBe(false);
+      expect(canTransition('failed', to)).toBe(false);
+      expect(canTransition('superseded', to)).toBe(false);
+    }
+    expect(canTransition('queued', 'processing')).toBe(true);
+    expect(canTransition('retrying', 'processing')).toBe(true);
+    expect(canTransition('queued', 'done')).toBe(false);
+  });
+
+  it('orders uploads by acceptance time, then id', () => {
+    const t = new Date('2026-01-01T00:00:00Z');
+    expect(isNewerThan({ id: 'a', createdAt: new Date(t.getTime() + 1) }, { id: 'b', createdAt: t })).toBe(true);
+    expect(isNewerThan({ id: 'a', createdAt: t }, { id: 'b', createdAt: t })).toBe(false);
+    expect(isNewerThan({ id: 'c', createdAt: t }, { id: 'b', createdAt: t })).toBe(true);
+  });
+});
+
+describe('UploadJournal (real PostgreSQL)', () => {
+  let tdb: TestDatabase;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await tdb.drop();
+  });
+
+  it('numbers events from 1 and refuses changes after a terminal status', async () => {
+    const journal = new UploadJournal(tdb.db);
+    const accepted = await journal.accept(newUpload());
+    expect(accepted.status).toBe('queued');
+    expect(accepted.lastEventSeq).toBe(1);
+
+    await journal.record(accepted.id, { status: 'processing', event: { type: 'processing', data: { attempt: 1 } } });
+    await journal.record(accepted.id, { patch: { progress: 50 }, event: { type: 'progress', data: { step: 'rendered', percent: 50 } } });
+    const done = await journal.record(accepted.id, { status: 'done', patch: { progress: 100 }, event: { type: 'done', data: { avatarUrl: 'u', variants: [] } } });
+    expect(done?.status).toBe('done');
+    const late = await journal.record(accepted.id, { status: 'processing', event: { type: 'processing', data: { attempt: 2 } } });
+    expect(late).toBeUndefined();
+    const lateEvent = await journal.record(accepted.id, { event: { type: 'progress', data: { step: 'storing', percent: 90 } } });
+    expect(lateEvent).toBeUndefined();
+
+    const events = await new UploadEventsRepository(tdb.db).listAfter(accepted.id, 0, 100);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'queued'],
+      [2, 'processing'],
+      [3, 'progress'],
+      [4, 'done'],
+    ]);
+    const after2 = await new UploadEventsRepository(tdb.db).listAfter(accepted.id, 2, 100);
+    expect(after2.map((e) => e.seq)).toEqual([3, 4]);
+    expect((await new UploadsRepository(tdb.db).findById(accepted.id))?.progress).toBe(100);
+  });
+
+  it('keeps event numbers dense under concurrent writers', async () => {
+    const journal = new UploadJournal(tdb.db);
+    const accepted = await journal.accept(newUpload());
+    await journal.record(accepted.id, { status: 'processing', event: { type: 'processing', data: { attempt: 1 } } });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => journal.record(accepted.id, { event: { type: 'progress', data: { step: 'storing', percent: i } } })),
+    );
+    const events = await new UploadEventsRepository(tdb.db).listAfter(accepted.id, 0, 100);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+  });
+});
