@@ -8,7 +8,8 @@ describe('loadConfig', () => {
     expect(config.avatar.sizes).toEqual([512, 256, 128, 64]);
     expect(config.limits.maxUploadBytes).toBe(10 * 1024 * 1024);
     expect(config.limits.maxInputPixels).toBe(50_000_000);
-    expect(config.fastdfs.trackers).toBeUndefined();
+    expect(config.fastdfs.embedded).toBe(true);
+    expect(config.fastdfs.trackers).toEqual(['127.0.0.1:22122']);
     expect(config.fastdfs.publicUrl).toBe('http://127.0.0.1:8888/');
   });
 

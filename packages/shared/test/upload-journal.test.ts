@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UploadEventsRepository, UploadJournal, UploadsRepository, canTransition, isNewerThan, type NewUpload } from '../src/index.js';
+import { UploadEventsRepository, UploadJournal, UploadsRepository, canTransition, type NewUpload } from '../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 function newUpload(userId = 1): NewUpload {
@@ -17,13 +17,6 @@ describe('status rules', () => {
     expect(canTransition('queued', 'processing')).toBe(true);
     expect(canTransition('retrying', 'processing')).toBe(true);
     expect(canTransition('queued', 'done')).toBe(false);
-  });
-
-  it('orders uploads by acceptance time, then id', () => {
-    const t = new Date('2026-01-01T00:00:00Z');
-    expect(isNewerThan({ id: 'a', createdAt: new Date(t.getTime() + 1) }, { id: 'b', createdAt: t })).toBe(true);
-    expect(isNewerThan({ id: 'a', createdAt: t }, { id: 'b', createdAt: t })).toBe(false);
-    expect(isNewerThan({ id: 'c', createdAt: t }, { id: 'b', createdAt: t })).toBe(true);
   });
 });
 
@@ -61,6 +54,15 @@ describe('UploadJournal (real PostgreSQL)', () => {
     const after2 = await new UploadEventsRepository(tdb.db).listAfter(accepted.id, 2, 100);
     expect(after2.map((e) => e.seq)).toEqual([3, 4]);
     expect((await new UploadsRepository(tdb.db).findById(accepted.id))?.progress).toBe(100);
+  });
+
+  it('orders uploads by acceptance (created_at to the microsecond, then id)', async () => {
+    const journal = new UploadJournal(tdb.db);
+    const first = await journal.accept(newUpload(7));
+    const second = await journal.accept(newUpload(7));
+    const repo = new UploadsRepository(tdb.db);
+    expect(await repo.isAcceptedAfter(second.id, first.id)).toBe(true);
+    expect(await repo.isAcceptedAfter(first.id, second.id)).toBe(false);
   });
 
   it('keeps event numbers dense under concurrent writers', async () => {

@@ -13,8 +13,10 @@ export interface Config {
   databasePoolMax: number;
   redis: { url: string; prefix: string };
   fastdfs: {
-    /** undefined: start the embedded dev server */
-    trackers: string[] | undefined;
+    /** FDFS_TRACKERS, or the embedded dev server's tracker on loopback when unset */
+    trackers: string[];
+    /** true when FDFS_TRACKERS is unset: `pnpm start` runs the embedded dev server */
+    embedded: boolean;
     publicUrl: string;
     poolSize: number;
     dev: { trackerPort: number; storagePort: number; httpPort: number; dataDir: string };
@@ -63,7 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolMax: e.DATABASE_POOL_MAX,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     fastdfs: {
-      trackers: e.FDFS_TRACKERS,
+      trackers: e.FDFS_TRACKERS ?? [`127.0.0.1:${e.FDFS_DEV_TRACKER_PORT}`],
+      embedded: e.FDFS_TRACKERS === undefined,
       publicUrl: withTrailingSlash(e.FDFS_PUBLIC_URL ?? `http://127.0.0.1:${e.FDFS_DEV_HTTP_PORT}/`),
       poolSize: e.FDFS_POOL_SIZE,
       dev: { trackerPort: e.FDFS_DEV_TRACKER_PORT, storagePort: e.FDFS_DEV_STORAGE_PORT, httpPort: e.FDFS_DEV_HTTP_PORT, dataDir: path.resolve(e.FDFS_DEV_DATA_DIR) },

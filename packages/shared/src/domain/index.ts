@@ -1,5 +1,4 @@
 export * from './upload-status.js';
 export * from './upload-event.js';
 export * from './upload.js';
-export * from './avatar-order.js';
 export * from './avatar-url.js';

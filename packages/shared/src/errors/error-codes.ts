@@ -24,6 +24,8 @@ export const errorCatalog = {
   service_unavailable: { status: 503, title: 'A dependency is unavailable', retry: true },
   shutting_down: { status: 503, title: 'Server is shutting down', retry: true },
   storage_unavailable: { status: 503, title: 'File storage unavailable', retry: true },
+  storage_error: { status: 502, title: 'File storage refused the file', retry: false },
+  staged_file_missing: { status: 500, title: 'The staged original is missing', retry: false },
   internal_error: { status: 500, title: 'Internal error', retry: true },
 } as const satisfies Record<string, { status: number; title: string; retry: boolean }>;
 

@@ -7,7 +7,12 @@ export const CLEANUP_QUEUE = 'avatar-cleanup';
 export const processAvatarJobSchema = z.object({ uploadId: z.uuid() });
 export type ProcessAvatarJob = z.infer<typeof processAvatarJobSchema>;
 
-export const deleteFilesJobSchema = z.object({ fileIds: z.array(z.string().min(1)).min(1), reason: z.string() });
+export const deleteFilesJobSchema = z.object({
+  fileIds: z.array(z.string().min(1)).min(1),
+  /** the upload whose files these are, marked `files_deleted_at` once they are gone */
+  uploadId: z.uuid().optional(),
+  reason: z.string(),
+});
 export type DeleteFilesJob = z.infer<typeof deleteFilesJobSchema>;
 
 /** Job names, one handler each; the worker refuses to start if one is missing. */

@@ -22,6 +22,7 @@ interface UploadRow {
   error_message: string | null;
   attempts: number;
   last_event_seq: number;
+  files_deleted_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -111,6 +112,27 @@ export class UploadsRepository {
     return row ? toUpload(row as UploadRow) : undefined;
   }
 
+  async delete(id: string): Promise<void> {
+    await this.db('uploads').where({ id }).delete();
+  }
+
+  /**
+   * True when upload `a` was accepted after upload `b`: `created_at` (to the microsecond,
+   * which a JS Date cannot hold), then `id`. The newest accepted upload wins the avatar.
+   */
+  async isAcceptedAfter(a: string, b: string): Promise<boolean> {
+    const result = await this.db.raw<{ rows: Array<{ newer: boolean }> }>(
+      `select (a.created_at, a.id) > (b.created_at, b.id) as newer from uploads a, uploads b where a.id = ? and b.id = ?`,
+      [a, b],
+    );
+    // b gone (should not happen: rows are never deleted once processed) counts as older
+    return result.rows[0]?.newer ?? true;
+  }
+
+  async markFilesDeleted(id: string): Promise<void> {
+    await this.db('uploads').where({ id }).update({ files_deleted_at: this.db.fn.now() });
+  }
+
   /** Frees a key whose 24 h window has passed, so the unique index admits it again. */
   async releaseIdempotencyKey(id: string): Promise<void> {
     await this.db('uploads').where({ id }).update({ idempotency_key: null });
@@ -155,6 +177,7 @@ export class UploadsRepository {
       .select('u.*')
       .whereIn('u.status', ['done', 'failed', 'superseded'])
       .whereNotNull('u.master_file_id')
+      .whereNull('u.files_deleted_at')
       .andWhere('u.updated_at', '<', before)
       .whereNotExists(function () {
         this.select(this.client.raw('1')).from(`${userDetailTable} as d`).whereRaw('d.avatar_upload_id = u.id');

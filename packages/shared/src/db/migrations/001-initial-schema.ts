@@ -52,6 +52,8 @@ export function initialSchema(tables: SchemaTables): Knex.Migration {
         t.text('staged_path');
         t.text('master_file_id');
         t.jsonb('variants');
+        // set once the stored files of a replaced, superseded or failed upload are deleted
+        t.timestamp('files_deleted_at', { useTz: true });
         t.text('error_code');
         t.text('error_message');
         t.integer('attempts').notNullable().defaultTo(0);

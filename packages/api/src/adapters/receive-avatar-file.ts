@@ -1,0 +1,53 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '@avatar/shared';
+import type { StagedFile, StagingStore } from './staging-store.js';
+
+export interface ReceivedFile {
+  staged: StagedFile;
+  declaredType: string | undefined;
+}
+
+/**
+ * Reads the multipart body: exactly one file part named `file`, streamed to staging; small
+ * fields are ignored. Any other shape is refused and a partial staged file is removed. The
+ * whole body must arrive within `timeoutMs`, so a slow sender cannot hold a worker slot.
+ */
+export async function receiveAvatarFile(
+  request: FastifyRequest,
+  staging: StagingStore,
+  options: { maxBytes: number; timeoutMs: number },
+): Promise<ReceivedFile> {
+  if (!request.isMultipart()) throw new AppError('not_multipart', 'Send the image as multipart/form-data with a part named "file"');
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+  let received: ReceivedFile | undefined;
+  const reading = (async () => {
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue;
+      if (part.fieldname !== 'file') {
+        part.file.resume();
+        throw new AppError('file_missing', `Unexpected file part "${part.fieldname.slice(0, 64)}"; name it "file"`);
+      }
+      if (received) throw new AppError('too_many_parts', 'Send exactly one file');
+      received = {
+        staged: await staging.write(part.file, { maxBytes: options.maxBytes, signal: controller.signal }),
+        declaredType: part.mimetype || undefined,
+      };
+    }
+  })();
+  const timedOut = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(new AppError('request_timeout', 'The upload was not received in time')), { once: true });
+  });
+  try {
+    await Promise.race([reading, timedOut]);
+  } catch (error) {
+    // the reader may still settle later (socket closed); its files are removed below or by the sweeper
+    reading.catch(() => undefined);
+    if (received) await staging.remove(received.staged.path);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!received) throw new AppError('file_missing', 'No part named "file" in the body');
+  return received;
+}

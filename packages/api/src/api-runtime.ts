@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { FastdfsClient } from '@avatar/fastdfs';
+import { avatarJobOptions, createAvatarQueue, createCleanupQueue, createDb, createRedis, type Config, type Logger } from '@avatar/shared';
+import { StagingStore } from './adapters/staging-store.js';
+import { UploadEventListener } from './adapters/upload-event-listener.js';
+import { buildApp } from './app.js';
+
+export interface ApiRuntime {
+  app: FastifyInstance;
+  url: string;
+  /** Stops taking uploads (503), lets requests in flight finish, then closes every connection. */
+  close(): Promise<void>;
+}
+
+/** Wires the real dependencies, builds the app and listens. Used by `start:api` and `pnpm start`. */
+export async function startApiRuntime(config: Config, logger: Logger, fastdfs: FastdfsClient): Promise<ApiRuntime> {
+  const db = createDb({ databaseUrl: config.databaseUrl, poolMax: config.databasePoolMax, acquireTimeoutMs: 3_000 });
+  const redis = createRedis(config.redis.url, 'producer');
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const avatarQueue = createAvatarQueue(redis, config.redis.prefix, avatarJobOptions(config.worker.attempts, config.worker.backoffMs));
+  const cleanupQueue = createCleanupQueue(redis, config.redis.prefix);
+  const staging = new StagingStore(config.stagingDir);
+  await staging.init();
+  const events = new UploadEventListener(config.databaseUrl, logger);
+  await events.start();
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+
+  const app = await buildApp({
+    config,
+    logger,
+    db,
+    redis,
+    avatarQueue,
+    cleanupQueue,
+    staging,
+    events,
+    metrics,
+    checkFileStorage: (signal) => fastdfs.activeTest({ signal }),
+  });
+  const url = await app.listen({ host: config.http.host, port: config.http.port });
+
+  return {
+    app,
+    url,
+    async close() {
+      app.startDraining();
+      await events.close();
+      await app.close();
+      await Promise.all([avatarQueue.close(), cleanupQueue.close()]);
+      redis.disconnect();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { AppDeps } from './deps.js';
+import { createApiMetrics } from './metrics.js';
+import { authenticatePlugin } from './plugins/app/authenticate.js';
+import { drainPlugin } from './plugins/app/drain.js';
+import { errorHandlerPlugin } from './plugins/app/error-handler.js';
+import { docsPlugin } from './plugins/external/docs.js';
+import { jwtPlugin } from './plugins/external/jwt.js';
+import { multipartPlugin } from './plugins/external/multipart.js';
+import { rateLimitPlugin } from './plugins/external/rate-limit.js';
+import { queueDashboardRoutes } from './routes/admin/queue-dashboard.js';
+import { healthRoutes } from './routes/ops/health.js';
+import { metricsRoute } from './routes/ops/metrics.js';
+import { getUploadEventsRoute } from './routes/uploads/get-upload-events.js';
+import { getUploadRoute } from './routes/uploads/get-upload.js';
+import { postAvatarRoute } from './routes/uploads/post-avatar.js';
+import { getAvatarRoute } from './routes/users/get-avatar.js';
+
+/**
+ * Builds the HTTP app from its dependencies; no globals, so tests build one per file and
+ * call it with `inject` or over a real socket. Third-party plugins first, then the app's
+ * own, then the routes.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    trustProxy: config.http.trustProxy,
+    // backstop behind the upload route's own body timeout
+    requestTimeout: config.http.bodyTimeoutMs + 15_000,
+    connectionTimeout: config.http.bodyTimeoutMs + 15_000,
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true,
+  });
+  const apiMetrics = createApiMetrics(deps.metrics);
+
+  await app.register(errorHandlerPlugin);
+  await app.register(docsPlugin);
+  await app.register(jwtPlugin, { auth: config.auth });
+  await app.register(multipartPlugin, { limits: config.limits });
+  await app.register(rateLimitPlugin, { redis: deps.redis, prefix: config.redis.prefix });
+  await app.register(authenticatePlugin);
+  await app.register(drainPlugin);
+
+  app.addHook('onResponse', async (request, reply) => {
+    apiMetrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    if (request.routeOptions.url === '/v1/users/:userId/avatar' && request.method === 'POST' && reply.statusCode >= 400) {
+      apiMetrics.uploadsRefused.inc({ code: String(reply.getHeader('x-error-code') ?? reply.statusCode) });
+    }
+  });
+
+  await app.register(async (v1) => {
+    v1.setValidatorCompiler(validatorCompiler);
+    v1.setSerializerCompiler(serializerCompiler);
+    await postAvatarRoute(v1, { ...deps, apiMetrics });
+    await getUploadRoute(v1, deps);
+    await getUploadEventsRoute(v1, deps);
+    await getAvatarRoute(v1, deps);
+  });
+  await app.register(async (ops) => {
+    await healthRoutes(ops, deps);
+    await metricsRoute(ops, deps);
+  });
+  await app.register(async (admin) => queueDashboardRoutes(admin, deps));
+  return app;
+}

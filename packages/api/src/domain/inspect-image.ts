@@ -1,0 +1,156 @@
+import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
+import { typeHandlers } from 'image-size/types/index';
+import { AppError } from '@avatar/shared';
+import { countApngFrames, countWebpFrames, scanGif } from './count-frames.js';
+import { FileWindow } from './file-window.js';
+import { readJpegSize } from './read-jpeg-size.js';
+import { readTiffSize } from './read-tiff-size.js';
+
+export interface ImageLimits {
+  /** Most pixels (width × height of one frame) the worker will decode. */
+  maxInputPixels: number;
+  /** Longest accepted side, whatever the pixel count. */
+  maxSide: number;
+  /** Most frames an animated image may have; the worker decodes only the first. */
+  maxFrames: number;
+}
+
+export interface InspectedImage {
+  mime: string;
+  ext: string;
+  width: number;
+  height: number;
+  frames: number;
+}
+
+/** How each accepted type's header is read; `image-size` names its parser for the type. */
+type HeaderReader = 'jpeg' | 'tiff' | 'gif' | { imageSize: 'png' | 'webp' | 'bmp' | 'heif' };
+
+interface AcceptedType {
+  mime: string;
+  ext: string;
+  reader: HeaderReader;
+}
+
+const AVIF: AcceptedType = { mime: 'image/avif', ext: 'avif', reader: { imageSize: 'heif' } };
+
+const ACCEPTED: Record<string, AcceptedType> = {
+  'image/jpeg': { mime: 'image/jpeg', ext: 'jpg', reader: 'jpeg' },
+  'image/png': { mime: 'image/png', ext: 'png', reader: { imageSize: 'png' } },
+  'image/apng': { mime: 'image/apng', ext: 'apng', reader: { imageSize: 'png' } },
+  'image/webp': { mime: 'image/webp', ext: 'webp', reader: { imageSize: 'webp' } },
+  'image/gif': { mime: 'image/gif', ext: 'gif', reader: 'gif' },
+  'image/avif': AVIF,
+  'image/tiff': { mime: 'image/tiff', ext: 'tif', reader: 'tiff' },
+  'image/bmp': { mime: 'image/bmp', ext: 'bmp', reader: { imageSize: 'bmp' } },
+};
+
+/** Enough of the file for the ISO-BMFF `meta` box of AVIF/HEIF and any RIFF/PNG header. */
+const PREFIX_BYTES = 64 * 1024;
+
+function unsupported(detail: string): AppError {
+  return new AppError('unsupported_media_type', detail);
+}
+
+const TIFF_SIGNATURES = [Buffer.from('II*\0', 'latin1'), Buffer.from('MM\0*', 'latin1'), Buffer.from('II+\0', 'latin1'), Buffer.from('MM\0+', 'latin1')];
+
+/**
+ * Sniffs from the captured head. file-type tells TIFF from TIFF-based camera raw formats by
+ * reading the first directory, which libtiff writes after the pixel data, so a TIFF that the
+ * head cannot settle is sniffed again from the staged file (file-type reads only what it needs).
+ */
+async function sniff(filePath: string, head: Buffer): Promise<string | undefined> {
+  const fromHead = await fileTypeFromBuffer(head);
+  if (fromHead || !TIFF_SIGNATURES.some((signature) => head.subarray(0, 4).equals(signature))) return fromHead?.mime;
+  return (await fileTypeFromFile(filePath))?.mime;
+}
+
+/** The ftyp box's compatible brands, from the first bytes of an ISO-BMFF file. */
+function compatibleBrands(head: Buffer): string[] {
+  if (head.length < 16 || head.toString('latin1', 4, 8) !== 'ftyp') return [];
+  const boxEnd = Math.min(head.readUInt32BE(0), head.length);
+  const brands: string[] = [];
+  for (let at = 16; at + 4 <= boxEnd; at += 4) brands.push(head.toString('latin1', at, at + 4));
+  return brands;
+}
+
+/** Maps the sniffed type to what we accept; HEIF is accepted only when it is really AVIF. */
+function acceptedType(sniffedMime: string | undefined, head: Buffer): AcceptedType {
+  if (sniffedMime === undefined) throw unsupported('The file is not a recognised image');
+  const accepted = ACCEPTED[sniffedMime];
+  if (accepted) return accepted;
+  if (sniffedMime.startsWith('image/hei')) {
+    // a generic `mif1` HEIF listing the `avif` brand is AV1-coded, which sharp decodes
+    if (sniffedMime === 'image/heif' && compatibleBrands(head).includes('avif')) return AVIF;
+    // sharp's prebuilt libvips has libheif with the AV1 decoder only: `sharp.format.heif`
+    // says "input", but that is AVIF; HEVC (HEIC) fails to decode in the worker, so it is
+    // refused here. Accept it once the worker runs a libvips built with libde265.
+    throw unsupported('HEIC/HEIF images are not supported; please upload JPEG, PNG, WebP or AVIF');
+  }
+  throw unsupported(`Files of type ${sniffedMime} are not supported images`);
+}
+
+async function readHeader(reader: HeaderReader, file: FileWindow, maxFrames: number): Promise<{ width: number; height: number; frames: number }> {
+  if (reader === 'jpeg') return { ...(await readJpegSize(file)), frames: 1 };
+  if (reader === 'tiff') return { ...(await readTiffSize(file)), frames: 1 };
+  // counting stops one past the limit: enough to refuse, never more work than that
+  if (reader === 'gif') return scanGif(file, maxFrames + 1);
+
+  const prefix = await file.read(0, PREFIX_BYTES);
+  // The parser for the sniffed type, not image-size's own detection: a polyglot must be read
+  // as what it was accepted as. HEIF's validate() knows too few brands (no `avis`), and the
+  // ftyp box has been checked by the sniffer already.
+  const parser = typeHandlers.get(reader.imageSize);
+  if (!parser || (reader.imageSize !== 'heif' && !parser.validate(prefix))) {
+    throw new AppError('image_undecodable', 'Image header does not match its type');
+  }
+  const size = parser.calculate(prefix);
+  // An AVIF may list several images (thumbnails, alpha, grid tiles); the largest bounds the work.
+  const largest = (size.images ?? [size]).reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
+  let frames = 1;
+  if (reader.imageSize === 'webp') frames = await countWebpFrames(file, maxFrames + 1);
+  if (reader.imageSize === 'png') frames = await countApngFrames(file);
+  return { width: largest.width, height: largest.height, frames };
+}
+
+/**
+ * Sniffs the real type from the content (never the declared type) and reads dimensions
+ * and frame count from the header, without decoding pixels. Runs after the upload has been
+ * staged at `filePath`; `head` is its first bytes (about 4 KiB is enough to sniff).
+ *
+ * Throws `AppError`: `unsupported_media_type` for anything but JPEG, PNG, WebP, GIF, AVIF,
+ * TIFF and BMP; `image_undecodable` when the header is incomplete or has zero dimensions;
+ * `image_too_large` over the pixel, side or frame limits. A file whose pixel data is cut
+ * off after an intact header passes here: only the worker's decode can tell.
+ */
+export async function inspectImage(filePath: string, head: Buffer, limits: ImageLimits): Promise<InspectedImage> {
+  if (head.length === 0) throw unsupported('The file is empty');
+  const type = acceptedType(await sniff(filePath, head), head);
+
+  const file = await FileWindow.open(filePath);
+  let header: { width: number; height: number; frames: number };
+  try {
+    header = await readHeader(type.reader, file, limits.maxFrames);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    // image-size throws TypeError/RangeError on malformed headers; I/O errors are ours
+    if (error instanceof Error && 'code' in error) throw error;
+    throw new AppError('image_undecodable', 'Image header cannot be read', { cause: error });
+  } finally {
+    await file.close();
+  }
+
+  const { width, height, frames } = header;
+  if (!(width > 0 && height > 0)) throw new AppError('image_undecodable', `Image header gives ${width}×${height}`);
+  if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxInputPixels) {
+    throw new AppError('image_too_large', `Image of ${width}×${height} is over the limit`, {
+      extra: { width, height, limit: limits.maxInputPixels, maxSide: limits.maxSide },
+    });
+  }
+  if (frames > limits.maxFrames) {
+    throw new AppError('image_too_large', `Image has more than ${limits.maxFrames} frames`, {
+      extra: { width, height, maxFrames: limits.maxFrames },
+    });
+  }
+  return { mime: type.mime, ext: type.ext, width, height, frames };
+}

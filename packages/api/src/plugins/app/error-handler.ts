@@ -1,0 +1,73 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, isInfrastructureError, type ErrorCode } from '@avatar/shared';
+
+/** Fastify and plugin error codes, translated into the product's codes. */
+const frameworkCodes: Record<string, ErrorCode> = {
+  FST_REQ_FILE_TOO_LARGE: 'file_too_large',
+  FST_FILES_LIMIT: 'too_many_parts',
+  FST_PARTS_LIMIT: 'too_many_parts',
+  FST_FIELDS_LIMIT: 'too_many_parts',
+  FST_PROTO_VIOLATION: 'malformed_multipart',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'not_multipart',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'not_multipart',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'file_too_large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'validation_failed',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
+  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'unauthorized',
+  FST_JWT_AUTHORIZATION_TOKEN_INVALID: 'unauthorized',
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'unauthorized',
+  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'unauthorized',
+  FST_JWT_BAD_REQUEST: 'unauthorized',
+  FST_ERR_VALIDATION: 'validation_failed',
+};
+
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    return new AppError('validation_failed', error.message, { cause: error });
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  if (fastifyError.statusCode === 429) return new AppError('rate_limited', 'Too many uploads; retry later', { cause: error });
+  const mapped = fastifyError.code ? frameworkCodes[fastifyError.code] : undefined;
+  if (mapped) return new AppError(mapped, mapped === 'unauthorized' ? 'Missing, malformed or expired token' : undefined, { cause: error });
+  if (fastifyError.code?.startsWith('FST_ERR_CTP')) return new AppError('malformed_multipart', undefined, { cause: error });
+  if (isInfrastructureError(error)) return new AppError('service_unavailable', 'A dependency is unavailable; nothing was accepted, retry later', { cause: error });
+  if (/Unexpected end of form|Malformed part header|Multipart: Boundary not found/i.test(String(fastifyError.message))) {
+    return new AppError('malformed_multipart', undefined, { cause: error });
+  }
+  return new AppError('internal_error', 'Something went wrong', { cause: error });
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
+  if (error.status === 503 || error.status === 429) {
+    if (!reply.hasHeader('retry-after')) reply.header('retry-after', error.status === 503 ? '5' : '60');
+  }
+  // a body we stopped reading cannot be resynchronised: close the connection after answering
+  if (error.code === 'request_timeout' || error.code === 'file_too_large') reply.header('connection', 'close');
+  return reply
+    .code(error.status)
+    .header('x-error-code', error.code)
+    .type('application/problem+json')
+    .send({
+      type: `https://errors.avatar.invalid/${error.code}`,
+      title: error.title,
+      status: error.status,
+      detail: error.message,
+      code: error.code,
+      instance: request.url.split('?')[0],
+      ...error.extra,
+    });
+}
+
+/** One renderer for every error: problem+json with a stable code, never a stack or a path. */
+export const errorHandlerPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toAppError(error);
+    if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
+    else request.log.info({ code: problem.code, reason: (error as Error).message }, 'request refused');
+    return sendProblem(reply, request, problem);
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`)));
+});

@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { UploadEventsRepository, UploadsRepository, isTerminal, type UploadEvent } from '@avatar/shared';
+import type { AppDeps } from '../../deps.js';
+import { eventsQuery, eventsSchema, problemSchema, uploadIdParams } from '../../schemas/upload-schemas.js';
+import { loadVisibleUpload } from './get-upload.js';
+
+const MAX_EVENTS = 200;
+/** Re-read the table at least this often while waiting, in case a notification was missed. */
+const RECHECK_MS = 2_000;
+
+/** GET /v1/uploads/:uploadId/events?after=SEQ&wait=SECONDS — the long poll. */
+export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const uploads = new UploadsRepository(deps.db);
+  const events = new UploadEventsRepository(deps.db);
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/uploads/:uploadId/events', {
+    schema: {
+      summary: 'Events after a sequence number, waiting up to `wait` seconds for the first new one',
+      security: [{ bearer: [] }],
+      params: uploadIdParams,
+      querystring: eventsQuery,
+      response: { 200: eventsSchema, '4xx': problemSchema, '5xx': problemSchema },
+    },
+    preHandler: app.authenticate,
+  }, async (request, reply) => {
+    let upload = await loadVisibleUpload(uploads, request, request.params.uploadId);
+    const { after, wait } = request.query;
+    const deadline = Date.now() + wait * 1000;
+    const gone = new AbortController();
+    request.raw.once('close', () => gone.abort());
+
+    let found: UploadEvent[] = await events.listAfter(upload.id, after, MAX_EVENTS);
+    while (found.length === 0 && !isTerminal(upload.status) && Date.now() < deadline && !gone.signal.aborted && !app.isDraining()) {
+      await deps.events.waitFor(upload.id, Math.min(RECHECK_MS, deadline - Date.now()), gone.signal);
+      found = await events.listAfter(upload.id, after, MAX_EVENTS);
+      if (found.length === 0) upload = (await uploads.findById(upload.id)) ?? upload;
+    }
+    if (found.length > 0) upload = (await uploads.findById(upload.id)) ?? upload;
+    reply.header('cache-control', 'private, no-store');
+    return {
+      uploadId: upload.id,
+      status: upload.status,
+      events: found.map((e) => ({ seq: e.seq, type: e.type, data: e.data, createdAt: e.createdAt.toISOString() })),
+      lastSeq: found.at(-1)?.seq ?? after,
+    };
+  });
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { AppError, UploadsRepository, type Upload } from '@avatar/shared';
+import { etagMatches, retryAfterSeconds, snapshotEtag, toSnapshot } from '../../domain/upload-snapshot.js';
+import type { AppDeps } from '../../deps.js';
+import { canActFor } from '../../plugins/app/authenticate.js';
+import { notModifiedSchema, problemSchema, snapshotSchema, uploadIdParams } from '../../schemas/upload-schemas.js';
+import { isUuid, requirePrincipal } from '../route-helpers.js';
+
+/**
+ * Loads an upload the caller may see. Someone else's upload is "not found", exactly like a
+ * missing one, so upload ids cannot be probed.
+ */
+export async function loadVisibleUpload(uploads: UploadsRepository, request: FastifyRequest, uploadId: string): Promise<Upload> {
+  const principal = requirePrincipal(request);
+  const upload = isUuid(uploadId) ? await uploads.findById(uploadId) : undefined;
+  if (!upload || !canActFor(principal, upload.userId)) throw new AppError('upload_not_found', 'No such upload');
+  return upload;
+}
+
+/** GET /v1/uploads/:uploadId — the cheap poll: ETag/304 and Retry-After. */
+export async function getUploadRoute(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const uploads = new UploadsRepository(deps.db);
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/uploads/:uploadId', {
+    schema: {
+      summary: 'Upload status snapshot',
+      security: [{ bearer: [] }],
+      params: uploadIdParams,
+      response: { 200: snapshotSchema, 304: notModifiedSchema, '4xx': problemSchema, '5xx': problemSchema },
+    },
+    preHandler: app.authenticate,
+  }, async (request, reply) => {
+    const upload = await loadVisibleUpload(uploads, request, request.params.uploadId);
+    const etag = snapshotEtag(upload);
+    const retryAfter = retryAfterSeconds(upload.status);
+    reply.header('etag', etag).header('cache-control', 'private, no-cache');
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+    if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send(null);
+    return toSnapshot(upload);
+  });
+}

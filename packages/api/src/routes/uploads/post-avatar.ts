@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { AppError, UploadJournal, UploadsRepository, UserDetailRepository } from '@avatar/shared';
+import { receiveAvatarFile } from '../../adapters/receive-avatar-file.js';
+import { acceptUpload } from '../../domain/accept-upload.js';
+import { assertDeclaredTypeIsSafe } from '../../domain/declared-type.js';
+import { inspectImage } from '../../domain/inspect-image.js';
+import type { AppDeps } from '../../deps.js';
+import type { ApiMetrics } from '../../metrics.js';
+import { canActFor } from '../../plugins/app/authenticate.js';
+import { acceptedSchema, problemSchema, uploadHeaders, userIdParams } from '../../schemas/upload-schemas.js';
+import { requirePrincipal, uploadLinks } from '../route-helpers.js';
+
+/** POST /v1/users/:userId/avatar — where an upload is accepted. */
+export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { apiMetrics: ApiMetrics }): Promise<void> {
+  const { config } = deps;
+  const users = new UserDetailRepository(deps.db, config.tables);
+  const uploads = new UploadsRepository(deps.db);
+  const journal = new UploadJournal(deps.db);
+  const perIp = config.rateLimit.uploadsPerIp > 0
+    ? [app.rateLimit({ max: config.rateLimit.uploadsPerIp, timeWindow: 60_000, keyGenerator: (req) => `ip:${req.ip}` })]
+    : [];
+  const perUser = config.rateLimit.uploadsPerUser > 0
+    ? [app.rateLimit({ max: config.rateLimit.uploadsPerUser, timeWindow: 60_000, keyGenerator: (req) => `user:${req.principal?.userId ?? 'anonymous'}` })]
+    : [];
+
+  app.withTypeProvider<ZodTypeProvider>().post('/v1/users/:userId/avatar', {
+    schema: {
+      summary: 'Upload an avatar (multipart, one part named "file")',
+      security: [{ bearer: [] }],
+      params: userIdParams,
+      headers: uploadHeaders,
+      response: { 202: acceptedSchema, '4xx': problemSchema, '5xx': problemSchema },
+    },
+    onRequest: perIp,
+    preHandler: [
+      app.authenticate,
+      async (request) => {
+        if (!canActFor(requirePrincipal(request), request.params.userId)) throw new AppError('forbidden', 'You may change only your own avatar');
+      },
+      ...perUser,
+    ],
+  }, async (request, reply) => {
+    const { userId } = request.params;
+    const idempotencyKey = request.headers['idempotency-key'];
+    if (!(await users.userExists(userId))) throw new AppError('user_not_found', `No user ${userId}`);
+
+    const { staged, declaredType } = await receiveAvatarFile(request, deps.staging, {
+      maxBytes: config.limits.maxUploadBytes,
+      timeoutMs: config.http.bodyTimeoutMs,
+    });
+    let image;
+    try {
+      assertDeclaredTypeIsSafe(declaredType);
+      image = await inspectImage(staged.path, staged.head, {
+        maxInputPixels: config.limits.maxInputPixels,
+        maxSide: config.limits.maxImageSide,
+        maxFrames: config.limits.maxImageFrames,
+      });
+    } catch (error) {
+      await deps.staging.remove(staged.path);
+      throw error;
+    }
+
+    const { upload, replayed } = await acceptUpload(
+      { journal, uploads, queue: deps.avatarQueue, removeStaged: (p) => deps.staging.remove(p), logger: request.log },
+      { userId, idempotencyKey, declaredType, staged, image },
+    );
+    deps.apiMetrics.uploadsAccepted.inc({ replayed: String(replayed) });
+    const links = uploadLinks(upload.id);
+    return reply
+      .code(202)
+      .header('location', links.statusUrl)
+      .header('idempotent-replayed', String(replayed))
+      .send({ uploadId: upload.id, status: upload.status, ...links });
+  });
+}

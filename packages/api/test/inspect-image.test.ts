@@ -1,0 +1,244 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import sharp, { type Sharp } from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '@avatar/shared';
+import { inspectImage, type ImageLimits } from '../src/domain/inspect-image.js';
+
+const LIMITS: ImageLimits = { maxInputPixels: 50_000_000, maxSide: 20_000, maxFrames: 1_000 };
+/** What the upload route captures while streaming: enough for content sniffing. */
+const HEAD_BYTES = 4100;
+
+let dir: string;
+let counter = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'inspect-image-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Stages `bytes` as the upload route would and inspects them. */
+async function inspect(bytes: Buffer, limits: ImageLimits = LIMITS): ReturnType<typeof inspectImage> {
+  const file = path.join(dir, `upload-${++counter}`);
+  await writeFile(file, bytes);
+  return inspectImage(file, bytes.subarray(0, HEAD_BYTES), limits);
+}
+
+async function expectRefusal(bytes: Buffer, code: string, limits: ImageLimits = LIMITS): Promise<AppError> {
+  const error: unknown = await inspect(bytes, limits).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code).toBe(code);
+  return error as AppError;
+}
+
+function solid(width: number, height: number, channels: 3 | 4 = 3): Sharp {
+  return sharp({ create: { width, height, channels, background: { r: 200, g: 40, b: 40, alpha: 1 } } });
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body) >>> 0);
+  return Buffer.concat([length, body, crc]);
+}
+
+/** A PNG that is only a signature, an IHDR (with a correct CRC) and IEND: no pixel data at all. */
+function pngHeaderOnly(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // truecolour
+  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), pngChunk('IHDR', ihdr), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A GIF of `frames` 1×1 frames, each a valid LZW stream for one pixel of colour 0. */
+function gifWithFrames(frames: number): Buffer {
+  const header = Buffer.from('GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff', 'latin1');
+  const frame = Buffer.from([0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00]);
+  return Buffer.concat([header, ...Array.from({ length: frames }, () => frame), Buffer.from([0x3b])]);
+}
+
+/** A 24-bit bottom-up BMP with a BITMAPINFOHEADER. */
+function bmp(width: number, height: number): Buffer {
+  const stride = Math.ceil((width * 3) / 4) * 4;
+  const file = Buffer.alloc(54 + stride * height);
+  file.write('BM', 0, 'latin1');
+  file.writeUInt32LE(file.length, 2);
+  file.writeUInt32LE(54, 10);
+  file.writeUInt32LE(40, 14);
+  file.writeInt32LE(width, 18);
+  file.writeInt32LE(height, 22);
+  file.writeUInt16LE(1, 26);
+  file.writeUInt16LE(24, 28);
+  return file;
+}
+
+/** Offset of a JPEG marker segment (e.g. 0xc0 for SOF0) in a baseline file made by sharp. */
+function markerOffset(jpeg: Buffer, marker: number): number {
+  const at = jpeg.indexOf(Buffer.from([0xff, marker]));
+  if (at < 0) throw new Error(`marker ${marker.toString(16)} not found`);
+  return at;
+}
+
+describe('inspectImage accepts real images by content', () => {
+  it.each([
+    ['JPEG', () => solid(40, 30).jpeg().toBuffer(), 'image/jpeg', 'jpg'],
+    ['progressive JPEG', () => solid(41, 31).jpeg({ progressive: true }).toBuffer(), 'image/jpeg', 'jpg'],
+    ['PNG', () => solid(41, 29, 4).png().toBuffer(), 'image/png', 'png'],
+    ['WebP (lossy)', () => solid(42, 28).webp().toBuffer(), 'image/webp', 'webp'],
+    ['WebP (lossless, alpha)', () => solid(43, 27, 4).webp({ lossless: true }).toBuffer(), 'image/webp', 'webp'],
+    ['GIF', () => solid(44, 26).gif().toBuffer(), 'image/gif', 'gif'],
+    ['AVIF', () => solid(45, 25).avif().toBuffer(), 'image/avif', 'avif'],
+    ['TIFF', () => solid(46, 24).tiff().toBuffer(), 'image/tiff', 'tif'],
+    ['BigTIFF', () => solid(47, 23).tiff({ bigtiff: true }).toBuffer(), 'image/tiff', 'tif'],
+    ['BMP', () => Promise.resolve(bmp(48, 22)), 'image/bmp', 'bmp'],
+  ])('%s', async (_name, build, mime, ext) => {
+    const bytes = await build();
+    const meta = await sharp(bytes).metadata().catch(() => ({ width: 48, height: 22 }));
+    await expect(inspect(bytes)).resolves.toEqual({ mime, ext, width: meta.width, height: meta.height, frames: 1 });
+  });
+
+  it('reads a TIFF whose first directory sits after the pixel data, past the first bytes', async () => {
+    const bytes = await sharp({ create: { width: 300, height: 200, channels: 3, background: 'white' } }).tiff({ compression: 'none' }).toBuffer();
+    expect(bytes.readUInt32LE(4)).toBeGreaterThan(64 * 1024);
+    await expect(inspect(bytes)).resolves.toMatchObject({ mime: 'image/tiff', width: 300, height: 200 });
+  });
+
+  it('reads a JPEG whose frame header comes after 200 KB of metadata segments', async () => {
+    const jpeg = await solid(64, 48).jpeg().toBuffer();
+    const segment = Buffer.alloc(2 + 2 + 65_000, 0x20);
+    segment[0] = 0xff;
+    segment[1] = 0xe2; // APP2, as an ICC profile split over segments would be
+    segment.writeUInt16BE(65_002, 2);
+    const bytes = Buffer.concat([jpeg.subarray(0, 2), segment, segment, segment, jpeg.subarray(2)]);
+    await expect(inspect(bytes)).resolves.toMatchObject({ mime: 'image/jpeg', width: 64, height: 48 });
+  });
+
+  it('counts the frames of an animated GIF and WebP', async () => {
+    // distinct frames: encoders merge identical consecutive frames
+    const raw = Buffer.alloc(16 * 48 * 3);
+    for (let i = 0; i < raw.length; i += 3) raw[i + Math.floor(i / (16 * 16 * 3))] = 255;
+    const frames = () => sharp(raw, { raw: { width: 16, height: 48, channels: 3, pageHeight: 16 } });
+    await expect(inspect(await frames().gif({ delay: [50, 50, 50] }).toBuffer())).resolves.toMatchObject({ width: 16, height: 16, frames: 3 });
+    await expect(inspect(await frames().webp({ delay: [50, 50, 50] }).toBuffer())).resolves.toMatchObject({ width: 16, height: 16, frames: 3 });
+  });
+
+  it('accepts a JPEG whose tail is cut off when its header is intact (the worker refuses it later)', async () => {
+    const jpeg = await sharp({ create: { width: 400, height: 300, channels: 3, background: 'gray', noise: { type: 'gaussian', mean: 128, sigma: 50 } } })
+      .jpeg()
+      .toBuffer();
+    await expect(inspect(jpeg.subarray(0, Math.floor(jpeg.length / 2)))).resolves.toMatchObject({ width: 400, height: 300 });
+  });
+
+  it('accepts a HEIF-branded file that declares the AVIF brand as AVIF', async () => {
+    const avif = await solid(33, 22).avif().toBuffer();
+    avif.write('mif1', 8, 'latin1'); // major brand; `avif` stays among the compatible brands
+    await expect(inspect(avif)).resolves.toMatchObject({ mime: 'image/avif', ext: 'avif', width: 33, height: 22 });
+  });
+
+  it('accepts the AVIF image-sequence brand', async () => {
+    const avif = await solid(34, 21).avif().toBuffer();
+    avif.write('avis', 8, 'latin1');
+    await expect(inspect(avif)).resolves.toMatchObject({ mime: 'image/avif', width: 34, height: 21 });
+  });
+});
+
+describe('inspectImage refuses what is not a supported image with unsupported_media_type', () => {
+  it.each([
+    ['zero bytes', Buffer.alloc(0)],
+    ['plain text', Buffer.from('just some text, honestly an image\n')],
+    ['HTML', Buffer.from('<!doctype html><html><body><img src=x onerror=alert(1)></body></html>')],
+    [
+      'SVG with a script and an XML prolog',
+      Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'),
+    ],
+    ['PDF', Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n')],
+    ['ZIP', Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00\x08\x00', 'latin1'), Buffer.alloc(40)])],
+    ['HEIC', Buffer.concat([Buffer.from('\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic', 'latin1'), Buffer.alloc(64)])],
+    ['MP4 video', Buffer.concat([Buffer.from('\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2', 'latin1'), Buffer.alloc(64)])],
+  ])('%s', async (_name, bytes) => {
+    const error = await expectRefusal(bytes, 'unsupported_media_type');
+    expect(error.status).toBe(415);
+  });
+
+  it('refuses polyglots by what they sniff as, not by the image inside', async () => {
+    const jpeg = await solid(20, 20).jpeg().toBuffer();
+    await expectRefusal(Buffer.concat([Buffer.from('%PDF-1.4\n%', 'latin1'), jpeg]), 'unsupported_media_type');
+    const png = await solid(20, 20).png().toBuffer();
+    const zip = Buffer.concat([Buffer.from('PK\x03\x04\x14\x00\x00\x00\x00\x00', 'latin1'), Buffer.alloc(16), Buffer.from('a.png', 'latin1'), png]);
+    await expectRefusal(zip, 'unsupported_media_type');
+  });
+});
+
+describe('inspectImage refuses oversized headers with image_too_large', () => {
+  it('a PNG whose IHDR claims 100000×100000', async () => {
+    const error = await expectRefusal(pngHeaderOnly(100_000, 100_000), 'image_too_large');
+    expect(error.status).toBe(422);
+    expect(error.extra).toMatchObject({ width: 100_000, height: 100_000, limit: LIMITS.maxInputPixels });
+  });
+
+  it('a JPEG whose SOF claims 65000×65000', async () => {
+    const jpeg = await solid(16, 16).jpeg().toBuffer();
+    const sof = markerOffset(jpeg, 0xc0);
+    jpeg.writeUInt16BE(65_000, sof + 5);
+    jpeg.writeUInt16BE(65_000, sof + 7);
+    const error = await expectRefusal(jpeg, 'image_too_large');
+    expect(error.extra).toMatchObject({ width: 65_000, height: 65_000 });
+  });
+
+  it('a side longer than maxSide even when the pixel count is small', async () => {
+    await expectRefusal(pngHeaderOnly(30_000, 1), 'image_too_large');
+  });
+
+  it('a GIF with more frames than maxFrames, and not one with exactly maxFrames', async () => {
+    const gif = gifWithFrames(5_000);
+    await expectRefusal(gif, 'image_too_large');
+    await expect(inspect(gif, { ...LIMITS, maxFrames: 5_000 })).resolves.toMatchObject({ mime: 'image/gif', width: 1, height: 1, frames: 5_000 });
+  });
+
+  it('accepts an image exactly at the pixel limit', async () => {
+    await expect(inspect(pngHeaderOnly(100, 100), { ...LIMITS, maxInputPixels: 10_000 })).resolves.toMatchObject({ width: 100, height: 100 });
+    await expectRefusal(pngHeaderOnly(100, 101), 'image_too_large', { ...LIMITS, maxInputPixels: 10_000 });
+  });
+});
+
+describe('inspectImage refuses unreadable headers with image_undecodable', () => {
+  it('a PNG cut off inside its IHDR', async () => {
+    await expectRefusal(pngHeaderOnly(10, 10).subarray(0, 20), 'image_undecodable');
+  });
+
+  it('a PNG with zero width', async () => {
+    await expectRefusal(pngHeaderOnly(0, 10), 'image_undecodable');
+  });
+
+  it('a JPEG cut off before its frame header', async () => {
+    const jpeg = await solid(16, 16).jpeg().toBuffer();
+    await expectRefusal(jpeg.subarray(0, markerOffset(jpeg, 0xc0)), 'image_undecodable');
+  });
+
+  it('a GIF with a screen descriptor but no image', async () => {
+    await expectRefusal(gifWithFrames(0), 'image_undecodable');
+  });
+
+  it('a TIFF whose first directory is empty', async () => {
+    const tiff = await solid(10, 10).tiff().toBuffer();
+    tiff.writeUInt16LE(0, tiff.readUInt32LE(4));
+    await expectRefusal(tiff, 'image_undecodable');
+  });
+
+  it('a TIFF whose first directory points outside the file is not recognised at all', async () => {
+    const tiff = await solid(10, 10).tiff().toBuffer();
+    tiff.writeUInt32LE(0x7fffffff, 4);
+    await expectRefusal(tiff, 'unsupported_media_type');
+  });
+});

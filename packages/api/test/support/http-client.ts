@@ -1,0 +1,58 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface UploadResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+/** POSTs a multipart upload over real HTTP, as a browser or curl would. */
+export async function postAvatar(
+  baseUrl: string,
+  userId: number | string,
+  token: string | undefined,
+  file: Buffer,
+  options: { contentType?: string; filename?: string; field?: string; headers?: Record<string, string> } = {},
+): Promise<UploadResponse> {
+  const form = new FormData();
+  form.append(options.field ?? 'file', new Blob([new Uint8Array(file)], { type: options.contentType ?? 'image/jpeg' }), options.filename ?? 'photo.jpg');
+  const response = await fetch(`${baseUrl}/v1/users/${userId}/avatar`, {
+    method: 'POST',
+    body: form,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers },
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+export async function getJson(url: string, token?: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const response = await fetch(url, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, redirect: 'manual' });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+export interface Snapshot {
+  id: string;
+  status: string;
+  progress: number;
+  avatarUrl: string | null;
+  variants: Array<{ size: number; url: string }>;
+  error: { code: string; message: string } | null;
+}
+
+/** Polls the status URL until the upload is terminal (or `timeoutMs` passes). */
+export async function waitForTerminal(baseUrl: string, uploadId: string, token: string, timeoutMs = 30_000): Promise<Snapshot> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await getJson(`${baseUrl}/v1/uploads/${uploadId}`, token);
+    const snapshot = body as unknown as Snapshot;
+    if (['done', 'failed', 'superseded'].includes(snapshot.status)) return snapshot;
+    if (Date.now() > deadline) throw new Error(`upload ${uploadId} still ${snapshot.status} after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+export async function fetchBytes(url: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
+  const response = await fetch(url);
+  return { status: response.status, body: Buffer.from(await response.arrayBuffer()), headers: response.headers };
+}

@@ -1,0 +1,96 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createSigner } from 'fast-jwt';
+import { FastdfsClient, startDevServer, type DevServer } from '@avatar/fastdfs';
+import { createLogger, demoUsers, loadConfig, UserDetailRepository, type Config, type Db } from '@avatar/shared';
+import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@avatar/shared/testing';
+import { startWorkerRuntime, type WorkerRuntime } from '@avatar/worker';
+import { startApiRuntime, type ApiRuntime } from '../../src/api-runtime.js';
+
+export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef';
+
+export interface TestSystem {
+  config: Config;
+  url: string;
+  db: Db;
+  devServer: DevServer;
+  fastdfs: FastdfsClient;
+  api: ApiRuntime;
+  worker: WorkerRuntime | undefined;
+  stagingDir: string;
+  token(userId: number, options?: { admin?: boolean; expiresInMs?: number }): string;
+  startWorker(): Promise<WorkerRuntime>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole product in this process, on its own database, Redis prefix, staging folder and
+ * FastDFS dev server (ports picked by the OS), so test files run side by side.
+ */
+export async function startTestSystem(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<TestSystem> {
+  const tdb: TestDatabase = await createTestDatabase();
+  const redis: TestRedis = createTestRedis();
+  const root = await mkdtemp(path.join(tmpdir(), 'avatar-test-'));
+  const stagingDir = path.join(root, 'staging');
+  const devServer = await startDevServer({ trackerPort: 0, storagePort: 0, httpPort: 0, dataDir: path.join(root, 'fastdfs') });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PORT: '0',
+    DATABASE_URL: tdb.url,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: redis.prefix,
+    FDFS_TRACKERS: devServer.trackers,
+    FDFS_PUBLIC_URL: devServer.publicUrl,
+    STAGING_DIR: stagingDir,
+    JWT_SECRET: TEST_JWT_SECRET,
+    RATE_LIMIT_UPLOADS_PER_USER: '0',
+    RATE_LIMIT_UPLOADS_PER_IP: '0',
+    JOB_BACKOFF_MS: '200',
+    WORKER_CONCURRENCY: '2',
+    SWEEP_INTERVAL_MS: '60000',
+    ...options.env,
+  });
+  const logger = createLogger({ level: config.logLevel, name: 'test' });
+  await new UserDetailRepository(tdb.db, config.tables).ensureUsers(demoUsers);
+  const fastdfs = new FastdfsClient({ trackers: devServer.trackers, poolSize: 8 });
+  const api = await startApiRuntime(config, logger, fastdfs);
+  let worker = options.worker === false ? undefined : await startWorkerRuntime(config, logger, fastdfs);
+
+  const system: TestSystem = {
+    config,
+    url: api.url,
+    db: tdb.db,
+    devServer,
+    fastdfs,
+    api,
+    worker,
+    stagingDir,
+    token(userId, tokenOptions = {}) {
+      const sign = createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256', expiresIn: tokenOptions.expiresInMs ?? 3_600_000 });
+      return sign({ sub: String(userId), role: tokenOptions.admin ? 'admin' : 'user' });
+    },
+    async startWorker() {
+      worker ??= await startWorkerRuntime(config, logger, fastdfs);
+      system.worker = worker;
+      return worker;
+    },
+    async stopWorker() {
+      await worker?.close(5_000);
+      worker = undefined;
+      system.worker = undefined;
+    },
+    async close() {
+      await api.close();
+      await worker?.close(5_000);
+      await fastdfs.close();
+      await devServer.close();
+      await tdb.drop();
+      await redis.cleanup();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+  return system;
+}

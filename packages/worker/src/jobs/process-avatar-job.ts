@@ -1,0 +1,64 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { UploadJournal, processAvatarJobSchema, type ProcessAvatarJob } from '@avatar/shared';
+import { classifyFailure, type Failure } from '../domain/classify-failure.js';
+import { deleteStoredFiles, processAvatar, removeStagedOriginal, type ProcessAvatarDeps, type ProcessOutcome } from '../domain/process-avatar.js';
+
+export interface ProcessAvatarJobDeps extends ProcessAvatarDeps {
+  backoffMs: number;
+}
+
+/**
+ * The BullMQ handler: parses the payload, runs the workflow, and on error records what
+ * happened (`retrying`, or `failed` with a code) before rethrowing, so BullMQ always sees
+ * the failure. Permanent failures become UnrecoverableError: no retries for a bad image.
+ */
+export function createProcessAvatarHandler(deps: ProcessAvatarJobDeps): (job: Job<ProcessAvatarJob>) => Promise<ProcessOutcome> {
+  const journal = new UploadJournal(deps.db);
+  return async (job) => {
+    const parsed = processAvatarJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`malformed job payload: ${parsed.error.message}`);
+    const { uploadId } = parsed.data;
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    try {
+      return await processAvatar(deps, uploadId, attempt);
+    } catch (error) {
+      const failure = classifyFailure(error);
+      const final = !failure.retry || attempt >= maxAttempts;
+      if (final) {
+        await recordFailed(deps, journal, uploadId, failure).catch((recordError: unknown) => {
+          // the outbox sweeper marks it failed once the database is back
+          deps.logger.error({ err: recordError, uploadId }, 'could not record the failure');
+        });
+        throw failure.retry ? error : new UnrecoverableError(`${failure.code}: ${failure.message}`);
+      }
+      const delayMs = deps.backoffMs * 2 ** (attempt - 1);
+      await journal
+        .record(uploadId, {
+          status: 'retrying',
+          event: { type: 'retrying', data: { attempt, code: failure.code, reason: failure.message.slice(0, 300), delayMs } },
+        })
+        .catch((recordError: unknown) => deps.logger.warn({ err: recordError, uploadId }, 'could not record the retry'));
+      throw error;
+    }
+  };
+}
+
+/** Marks the upload failed for good and releases what it holds (stored files, staged original). */
+export async function recordFailed(
+  deps: Pick<ProcessAvatarDeps, 'db' | 'staged' | 'scheduleDeletion'>,
+  journal: UploadJournal,
+  uploadId: string,
+  failure: Pick<Failure, 'code' | 'message'>,
+): Promise<void> {
+  const message = failure.message.slice(0, 500);
+  const failed = await journal.record(uploadId, {
+    status: 'failed',
+    patch: { errorCode: failure.code, errorMessage: message },
+    event: { type: 'failed', data: { code: failure.code, message } },
+  });
+  if (!failed) return;
+  await deleteStoredFiles(deps, failed, `failed: ${failure.code}`);
+  await removeStagedOriginal(deps, failed);
+}
+

@@ -1,0 +1,42 @@
+import type { Queue } from 'bullmq';
+import { UploadJournal, UploadsRepository, isErrorCode, jobNames, type Db, type Logger, type ProcessAvatarJob } from '@avatar/shared';
+import type { ProcessAvatarDeps } from '../domain/process-avatar.js';
+import { recordFailed } from '../jobs/process-avatar-job.js';
+
+export interface OutboxSweepResult {
+  reenqueued: number;
+  failed: number;
+}
+
+/**
+ * Finds uploads that are not finished and have not moved for a while, and makes sure each
+ * has a live job: one with no job (the API died between insert and enqueue, or Redis lost
+ * it) is enqueued again (jobId = upload id keeps that idempotent); one whose job already
+ * failed for good (its failure could not be recorded then) is marked failed now.
+ */
+export async function sweepOutbox(
+  deps: Pick<ProcessAvatarDeps, 'db' | 'staged' | 'scheduleDeletion'> & { queue: Queue<ProcessAvatarJob>; logger: Logger },
+  options: { olderThanMs: number; batch?: number },
+): Promise<OutboxSweepResult> {
+  const uploads = new UploadsRepository(deps.db as Db);
+  const journal = new UploadJournal(deps.db);
+  const stale = await uploads.findStale(new Date(Date.now() - options.olderThanMs), options.batch ?? 500);
+  const result: OutboxSweepResult = { reenqueued: 0, failed: 0 };
+  for (const upload of stale) {
+    const job = await deps.queue.getJob(upload.id);
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'missing' || state === 'unknown' || state === 'completed') {
+      if (job) await job.remove();
+      await deps.queue.add(jobNames.processAvatar, { uploadId: upload.id }, { jobId: upload.id });
+      result.reenqueued++;
+    } else if (state === 'failed') {
+      const reason = job?.failedReason ?? '';
+      const prefix = /^([a-z_]+): /.exec(reason)?.[1];
+      const code = prefix && isErrorCode(prefix) ? prefix : 'internal_error';
+      await recordFailed(deps, journal, upload.id, { code, message: reason || 'processing failed' });
+      result.failed++;
+    }
+  }
+  if (result.reenqueued + result.failed > 0) deps.logger.warn(result, 'outbox sweep repaired uploads');
+  return result;
+}

@@ -1,0 +1,114 @@
+import { Worker, UnrecoverableError, type Job, type Processor } from 'bullmq';
+import type { FastdfsClient } from '@avatar/fastdfs';
+import {
+  AVATAR_QUEUE,
+  CLEANUP_QUEUE,
+  avatarJobOptions,
+  createAvatarQueue,
+  createCleanupQueue,
+  createDb,
+  createRedis,
+  jobNames,
+  type Config,
+  type DeleteFilesJob,
+  type Logger,
+} from '@avatar/shared';
+import { AvatarFileStore } from './adapters/avatar-file-store.js';
+import { StagedOriginals } from './adapters/staged-originals.js';
+import { createDeleteFilesHandler } from './jobs/delete-files-job.js';
+import { createProcessAvatarHandler } from './jobs/process-avatar-job.js';
+import { renderAvatar } from './pipeline/render-avatar.js';
+import { sweepOutbox } from './sweepers/outbox-sweeper.js';
+import { runPeriodically } from './sweepers/run-periodically.js';
+import { sweepStaging } from './sweepers/staging-sweeper.js';
+import { sweepStoredFiles } from './sweepers/stored-files-sweeper.js';
+
+export interface WorkerRuntime {
+  /** Stops taking jobs, lets active ones finish within `graceMs`, then hands the rest back (they stall and are retried). */
+  close(graceMs?: number): Promise<void>;
+}
+
+type Handlers = Record<string, Processor>;
+
+/** Like Immich: refuse to start when a job name has no handler, rather than fail jobs later. */
+export function assertEveryJobHasHandler(expected: readonly string[], handlers: Handlers): void {
+  const missing = expected.filter((name) => !handlers[name]);
+  const unknown = Object.keys(handlers).filter((name) => !expected.includes(name));
+  if (missing.length > 0 || unknown.length > 0) {
+    throw new Error(`job handlers do not match job names (missing: ${missing.join(', ') || 'none'}; unknown: ${unknown.join(', ') || 'none'})`);
+  }
+}
+
+function dispatch(handlers: Handlers): Processor {
+  return async (job: Job, token?: string) => {
+    const handler = handlers[job.name];
+    if (!handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
+    return handler(job, token);
+  };
+}
+
+export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs: FastdfsClient): Promise<WorkerRuntime> {
+  const db = createDb({ databaseUrl: config.databaseUrl, poolMax: config.worker.concurrency + 4, acquireTimeoutMs: 10_000 });
+  const producer = createRedis(config.redis.url, 'producer');
+  const avatarQueue = createAvatarQueue(producer, config.redis.prefix, avatarJobOptions(config.worker.attempts, config.worker.backoffMs));
+  const cleanupQueue = createCleanupQueue(producer, config.redis.prefix);
+  const files = new AvatarFileStore(fastdfs);
+  const staged = new StagedOriginals(config.stagingDir);
+  const scheduleDeletion = async (job: DeleteFilesJob): Promise<void> => {
+    await cleanupQueue.add(jobNames.deleteFiles, job, job.uploadId ? { jobId: `delete-${job.uploadId}` } : {});
+  };
+  const processDeps = {
+    db,
+    tables: config.tables,
+    files,
+    staged,
+    render: (input: Buffer) => renderAvatar(input, { sizes: config.avatar.sizes, format: config.avatar.format, maxInputPixels: config.limits.maxInputPixels }),
+    scheduleDeletion,
+    publicUrl: config.fastdfs.publicUrl,
+    logger,
+    backoffMs: config.worker.backoffMs,
+  };
+  const handlers: Handlers = {
+    [jobNames.processAvatar]: createProcessAvatarHandler(processDeps) as Processor,
+    [jobNames.deleteFiles]: createDeleteFilesHandler({ db, files }) as Processor,
+  };
+  assertEveryJobHasHandler(Object.values(jobNames), handlers);
+
+  const workerOptions = {
+    prefix: config.redis.prefix,
+    // a dead worker's jobs are picked up again within ~30 s: lock expiry + one stalled check
+    lockDuration: 20_000,
+    stalledInterval: 10_000,
+    maxStalledCount: 5,
+  };
+  const workers = [
+    new Worker(AVATAR_QUEUE, dispatch(handlers), { ...workerOptions, connection: createRedis(config.redis.url, 'worker'), concurrency: config.worker.concurrency }),
+    new Worker(CLEANUP_QUEUE, dispatch(handlers), { ...workerOptions, connection: createRedis(config.redis.url, 'worker'), concurrency: 4 }),
+  ];
+  for (const worker of workers) {
+    worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, queue: worker.name, attempt: job?.attemptsMade, err: error }, 'job failed'));
+    worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
+  }
+
+  const sweepers = [
+    runPeriodically('outbox', config.sweeper.intervalMs, () => sweepOutbox({ db, staged, scheduleDeletion, queue: avatarQueue, logger }, { olderThanMs: config.sweeper.outboxGraceMs }), logger),
+    runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ db, staged, stagingDir: config.stagingDir }, { graceMs: config.sweeper.graceMs }), logger),
+    runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ db, userDetailTable: config.tables.userDetail, scheduleDeletion }, { graceMs: config.sweeper.graceMs }), logger),
+  ];
+  logger.info({ concurrency: config.worker.concurrency, queues: [AVATAR_QUEUE, CLEANUP_QUEUE] }, 'worker started');
+
+  return {
+    async close(graceMs = config.worker.shutdownGraceMs) {
+      await Promise.all(sweepers.map((s) => s.stop()));
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+      if (timedOut) {
+        logger.warn({ graceMs }, 'jobs still active after the grace period; handing them back');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+      await Promise.all([avatarQueue.close(), cleanupQueue.close()]);
+      producer.disconnect();
+      await db.destroy();
+    },
+  };
+}
