@@ -1,0 +1,3 @@
+export * from './run-load-test.js';
+export * from './stats.js';
+export * from './sample-images.js';
