@@ -29,6 +29,11 @@ export async function receiveAvatarFile(
         throw new AppError('file_missing', `Unexpected file part "${part.fieldname.slice(0, 64)}"; name it "file"`);
       }
       if (received) throw new AppError('too_many_parts', 'Send exactly one file');
+      // busboy stops passing bytes at the limit but ends the part only when the client stops
+      // sending: fail the stream now, so the answer is 413 at once rather than 408 later
+      part.file.once('limit', () => {
+        part.file.destroy(new AppError('file_too_large', `The file is larger than ${options.maxBytes} bytes`, { extra: { limit: options.maxBytes } }));
+      });
       received = {
         staged: await staging.write(part.file, { maxBytes: options.maxBytes, signal: controller.signal }),
         declaredType: part.mimetype || undefined,

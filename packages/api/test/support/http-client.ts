@@ -56,3 +56,34 @@ export async function fetchBytes(url: string): Promise<{ status: number; body: B
   const response = await fetch(url);
   return { status: response.status, body: Buffer.from(await response.arrayBuffer()), headers: response.headers };
 }
+
+export interface TextResponse {
+  status: number;
+  headers: Headers;
+  contentType: string | null;
+  text: string;
+}
+
+/** Like `postAvatar`, but keeps the body as text, for answers that may not be JSON at all. */
+export async function postAvatarText(
+  baseUrl: string,
+  userId: number | string,
+  token: string | undefined,
+  file: Buffer,
+  options: { contentType?: string; filename?: string; field?: string; headers?: Record<string, string> } = {},
+): Promise<TextResponse> {
+  const form = new FormData();
+  form.append(options.field ?? 'file', new Blob([new Uint8Array(file)], { type: options.contentType ?? 'image/jpeg' }), options.filename ?? 'photo.jpg');
+  const response = await fetch(`${baseUrl}/v1/users/${userId}/avatar`, {
+    method: 'POST',
+    body: form,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers },
+  });
+  return { status: response.status, headers: response.headers, contentType: response.headers.get('content-type'), text: await response.text() };
+}
+
+/** A GET whose body is kept as text. */
+export async function getText(url: string, headers: Record<string, string> = {}): Promise<TextResponse> {
+  const response = await fetch(url, { headers, redirect: 'manual' });
+  return { status: response.status, headers: response.headers, contentType: response.headers.get('content-type'), text: await response.text() };
+}
