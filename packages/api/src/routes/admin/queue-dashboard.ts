@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '@avatar/shared';
 import type { AppDeps } from '../../deps.js';
 import { principalFromClaims } from '../../plugins/app/authenticate.js';
+import { sendProblem } from '../../plugins/app/error-handler.js';
 
 const BASE_PATH = '/admin/queues';
 
@@ -46,7 +47,8 @@ export async function queueDashboardRoutes(app: FastifyInstance, deps: AppDeps):
     scope.addHook('onRequest', async (request, reply) => {
       if (await isAdmin(request, deps.config.auth.adminPassword)) return;
       reply.header('www-authenticate', 'Basic realm="avatar admin", charset="UTF-8"');
-      throw new AppError('unauthorized', 'Admin credentials required');
+      // answered here: bull-board's own error handler would turn a thrown error into a 500
+      return sendProblem(reply, request, new AppError('unauthorized', 'Admin credentials required'));
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: BASE_PATH });
   });
