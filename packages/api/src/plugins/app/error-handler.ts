@@ -15,12 +15,9 @@ const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'file_too_large',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'validation_failed',
   FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
-  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'unauthorized',
-  FST_JWT_AUTHORIZATION_TOKEN_INVALID: 'unauthorized',
-  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'unauthorized',
-  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'unauthorized',
-  FST_JWT_BAD_REQUEST: 'unauthorized',
   FST_ERR_VALIDATION: 'validation_failed',
+  FST_ERR_BAD_URL: 'validation_failed',
+  FST_ERR_MAX_PARAM_LENGTH: 'validation_failed',
 };
 
 export function toAppError(error: unknown): AppError {
@@ -30,8 +27,13 @@ export function toAppError(error: unknown): AppError {
   }
   const fastifyError = error as Partial<FastifyError>;
   if (fastifyError.statusCode === 429) return new AppError('rate_limited', 'Too many uploads; retry later', { cause: error });
+  // fast-jwt's own TokenErrors (bad algorithm, malformed, missing signature) reach here
+  // unwrapped: every one is a token the client sent, never a fault of ours
+  if (fastifyError.code?.startsWith('FAST_JWT_') || fastifyError.code?.startsWith('FST_JWT_')) {
+    return new AppError('unauthorized', 'Missing, malformed or expired token', { cause: error });
+  }
   const mapped = fastifyError.code ? frameworkCodes[fastifyError.code] : undefined;
-  if (mapped) return new AppError(mapped, mapped === 'unauthorized' ? 'Missing, malformed or expired token' : undefined, { cause: error });
+  if (mapped) return new AppError(mapped, undefined, { cause: error });
   if (fastifyError.code?.startsWith('FST_ERR_CTP')) return new AppError('malformed_multipart', undefined, { cause: error });
   if (isInfrastructureError(error)) return new AppError('service_unavailable', 'A dependency is unavailable; nothing was accepted, retry later', { cause: error });
   // busboy and its parts (dicer, streamsearch) throw plain Errors: a body cut short, a boundary

@@ -8,6 +8,7 @@ import { inspectImage } from '../../domain/inspect-image.js';
 import type { AppDeps } from '../../deps.js';
 import type { ApiMetrics } from '../../metrics.js';
 import { canActFor } from '../../plugins/app/authenticate.js';
+import { perMinuteLimit } from '../../plugins/external/rate-limit.js';
 import { acceptedSchema, problemSchema, uploadHeaders, userIdParams } from '../../schemas/upload-schemas.js';
 import { requirePrincipal, uploadLinks } from '../route-helpers.js';
 
@@ -18,10 +19,10 @@ export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { ap
   const uploads = new UploadsRepository(deps.db);
   const journal = new UploadJournal(deps.db);
   const perIp = config.rateLimit.uploadsPerIp > 0
-    ? [app.rateLimit({ max: config.rateLimit.uploadsPerIp, timeWindow: 60_000, keyGenerator: (req) => `ip:${req.ip}` })]
+    ? [perMinuteLimit(app, { max: config.rateLimit.uploadsPerIp, key: (req) => `ip:${req.ip}` })]
     : [];
   const perUser = config.rateLimit.uploadsPerUser > 0
-    ? [app.rateLimit({ max: config.rateLimit.uploadsPerUser, timeWindow: 60_000, keyGenerator: (req) => `user:${req.principal?.userId ?? 'anonymous'}` })]
+    ? [perMinuteLimit(app, { max: config.rateLimit.uploadsPerUser, key: (req) => `user:${req.principal?.userId ?? 'anonymous'}` })]
     : [];
 
   app.withTypeProvider<ZodTypeProvider>().post('/v1/users/:userId/avatar', {
