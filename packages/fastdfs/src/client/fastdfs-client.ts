@@ -1,0 +1,357 @@
+import { constants as bufferConstants } from 'node:buffer';
+import type { Readable } from 'node:stream';
+import { checkExt, checkGroup, checkPrefix } from '../codec/field-rules.js';
+import { decodeMetadata, encodeMetadata } from '../codec/metadata.js';
+import {
+  encodeDownload,
+  encodeEmptyRequest,
+  encodeGroupAndName,
+  encodeQueryStore,
+  encodeSetMetadata,
+  encodeUpload,
+  encodeUploadSlave,
+} from '../codec/requests.js';
+import { type FileInfo, type StorageAddress, decodeFileInfo, decodeStorageAddress, decodeUploadedName } from '../codec/responses.js';
+import { FastdfsError, invalidArgument } from '../errors/fastdfs-error.js';
+import { parseFileId } from '../file-id.js';
+import { Command, MetadataFlag } from '../protocol/commands.js';
+import { GROUP_NAME_SIZE, INT64_SIZE, IP_FIELD_SIZE_LONG, REMOTE_NAME_MAX_LENGTH } from '../protocol/sizes.js';
+import { BufferedResponse } from './buffered-response.js';
+import type { Connection } from './connection.js';
+import { ConnectionPool } from './connection-pool.js';
+import { type Endpoint, endpointKey } from './endpoint.js';
+import { type FastdfsClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
+import { StreamedResponse } from './streamed-response.js';
+import { TrackerSelector } from './tracker-selector.js';
+
+/** A buffer, or a stream whose exact length is known up front (the protocol sends it first). */
+export type FileContent = Buffer | { stream: NodeJS.ReadableStream | Readable; size: number };
+
+export interface SignalOption {
+  signal?: AbortSignal;
+}
+export interface UploadOptions extends SignalOption {
+  /** Extension without the dot (a leading dot is ignored), at most 6 of `A-Z a-z 0-9 . _ -`; `''` for none. */
+  ext: string;
+  /** Upload into this group; by default the tracker picks one. */
+  group?: string;
+}
+export interface UploadSlaveOptions extends SignalOption {
+  ext: string;
+}
+export interface DownloadOptions extends SignalOption {
+  /** First byte to read. Default 0. */
+  offset?: number;
+  /** Bytes to read; default to the end of the file. A count past the end is clamped by the server. */
+  length?: number;
+}
+export type MetadataMode = 'overwrite' | 'merge';
+export type { FileInfo };
+
+/** Largest tracker answer: group 16 + 45-byte IP + port 8 + path index 1. */
+const MAX_STORE_ANSWER = GROUP_NAME_SIZE + IP_FIELD_SIZE_LONG + INT64_SIZE + 1;
+const MAX_UPLOAD_ANSWER = GROUP_NAME_SIZE + REMOTE_NAME_MAX_LENGTH;
+const MAX_FILE_INFO_ANSWER = INT64_SIZE * 3 + IP_FIELD_SIZE_LONG + 1;
+const MAX_METADATA_ANSWER = 16 * 1024 * 1024;
+
+function isNetworkFailure(error: unknown): error is FastdfsError {
+  return error instanceof FastdfsError && (error.kind === 'connect' || error.kind === 'timeout' || error.kind === 'closed' || error.kind === 'protocol');
+}
+
+/** Reads and checks a caller's content; returns its size. */
+function contentSize(content: FileContent, command: number): number {
+  if (Buffer.isBuffer(content)) return content.length;
+  if (content === null || typeof content !== 'object' || typeof content.stream !== 'object' || content.stream === null) {
+    throw invalidArgument('content must be a Buffer or { stream, size }', command);
+  }
+  if (!Number.isSafeInteger(content.size) || content.size < 0) {
+    throw invalidArgument(`content size must be a non-negative integer, got ${String(content.size)}`, command);
+  }
+  return content.size;
+}
+
+function checkRange(options: DownloadOptions | undefined): { offset: number; length: number } {
+  const offset = options?.offset ?? 0;
+  const length = options?.length;
+  if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`download offset must be a non-negative integer, got ${String(offset)}`, Command.STORAGE_DOWNLOAD_FILE);
+  if (length !== undefined && (!Number.isSafeInteger(length) || length <= 0)) {
+    throw invalidArgument(`download length must be a positive integer, got ${String(length)}`, Command.STORAGE_DOWNLOAD_FILE);
+  }
+  return { offset, length: length ?? 0 };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, command: number): void {
+  if (signal?.aborted) throw new FastdfsError('aborted', `command ${command} was aborted before it started`, { command });
+}
+
+/** Makes `signal` close the connection (the only way to stop a frame mid-way); returns the detach function. */
+function watchAbort(signal: AbortSignal | undefined, connection: Connection, command: number): (() => void) | undefined {
+  if (!signal) return undefined;
+  const onAbort = (): void => connection.destroy(new FastdfsError('aborted', `command ${command} was aborted`, { command, cause: signal.reason }));
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+/**
+ * A FastDFS client: trackers round robin with failover and cool-down, a connection pool
+ * per tracker and per storage server, streamed uploads and downloads, typed errors.
+ * One instance is meant to be long-lived and shared by concurrent callers.
+ */
+export class FastdfsClient {
+  private readonly settings: ResolvedClientOptions;
+  private readonly trackers: TrackerSelector;
+  private readonly pools = new Map<string, ConnectionPool>();
+  private closed = false;
+
+  constructor(options: FastdfsClientOptions) {
+    this.settings = resolveClientOptions(options);
+    this.trackers = new TrackerSelector(this.settings.trackers, this.settings.trackerCooldownMs);
+  }
+
+  /** TCP connections opened so far, over all pools (to watch pooling at work). */
+  get connectionsOpened(): number {
+    let total = 0;
+    for (const pool of this.pools.values()) total += pool.opened;
+    return total;
+  }
+
+  /** Stores `content` and returns its file id, e.g. `group1/M00/00/00/wKgB….webp`. */
+  async upload(content: FileContent, options: UploadOptions): Promise<string> {
+    const command = Command.STORAGE_UPLOAD_FILE;
+    const ext = checkExt(options.ext, command);
+    const group = options.group === undefined ? undefined : checkGroup(options.group, command);
+    const size = contentSize(content, command);
+    throwIfAborted(options.signal, command);
+    const store = await this.queryStore(group, options.signal);
+    const uploaded = await this.request(store, encodeUpload(store.storePathIndex, size, ext), content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) =>
+      decodeUploadedName(command, body),
+    );
+    return `${uploaded.group}/${uploaded.remoteName}`;
+  }
+
+  /**
+   * Stores a slave of `masterFileId` (on the storage that holds the master) and returns
+   * its id: the master's name with `prefix` and `.ext`, see {@link slaveFileId}.
+   */
+  async uploadSlave(masterFileId: string, prefix: string, content: FileContent, options: UploadSlaveOptions): Promise<string> {
+    const command = Command.STORAGE_UPLOAD_SLAVE_FILE;
+    const master = parseFileId(masterFileId);
+    const checkedPrefix = checkPrefix(prefix, command);
+    const ext = checkExt(options.ext, command);
+    const size = contentSize(content, command);
+    throwIfAborted(options.signal, command);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, master.group, master.remoteName, options.signal);
+    const packet = encodeUploadSlave(master.remoteName, size, checkedPrefix, ext);
+    const uploaded = await this.request(storage, packet, content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) => decodeUploadedName(command, body));
+    return `${uploaded.group}/${uploaded.remoteName}`;
+  }
+
+  /** Reads a file (or a range of it) into memory. */
+  async download(fileId: string, options?: DownloadOptions): Promise<Buffer> {
+    const command = Command.STORAGE_DOWNLOAD_FILE;
+    const file = parseFileId(fileId);
+    const range = checkRange(options);
+    throwIfAborted(options?.signal, command);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file.group, file.remoteName, options?.signal);
+    const maxBody = range.length > 0 ? range.length : bufferConstants.MAX_LENGTH;
+    const packet = encodeDownload(range.offset, range.length, file.group, file.remoteName);
+    return this.request(storage, packet, undefined, command, maxBody, options?.signal, true);
+  }
+
+  /**
+   * Reads a file (or a range of it) as a stream, never holding it in memory. Resolves
+   * once the storage server accepted the request; server errors (such as ENOENT) reject.
+   */
+  async downloadStream(fileId: string, options?: DownloadOptions): Promise<Readable> {
+    const command = Command.STORAGE_DOWNLOAD_FILE;
+    const file = parseFileId(fileId);
+    const range = checkRange(options);
+    const signal = options?.signal;
+    throwIfAborted(signal, command);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file.group, file.remoteName, signal);
+    const pool = this.pool(storage);
+    const packet = encodeDownload(range.offset, range.length, file.group, file.remoteName);
+    const maxBody = range.length > 0 ? range.length : Number.MAX_SAFE_INTEGER;
+    for (let attempt = 0; ; attempt++) {
+      const connection = await pool.acquire(signal);
+      const reused = connection.uses > 0;
+      const detach = watchAbort(signal, connection, command);
+      const response = new StreamedResponse(command, maxBody, () => {
+        detach?.();
+        pool.release(connection);
+      });
+      connection.start(response, packet);
+      try {
+        return await response.ready;
+      } catch (error) {
+        if (attempt === 0 && reused && this.isStaleConnection(error, connection)) continue;
+        throw error;
+      }
+    }
+  }
+
+  async delete(fileId: string, options?: SignalOption): Promise<void> {
+    const command = Command.STORAGE_DELETE_FILE;
+    const file = parseFileId(fileId);
+    throwIfAborted(options?.signal, command);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, file.group, file.remoteName, options?.signal);
+    await this.request(storage, encodeGroupAndName(command, file.group, file.remoteName), undefined, command, 0, options?.signal, false);
+  }
+
+  /** Size, creation time, crc32 (unsigned) and source IP, as the storage server records them. */
+  async fileInfo(fileId: string, options?: SignalOption): Promise<FileInfo> {
+    const command = Command.STORAGE_QUERY_FILE_INFO;
+    const file = parseFileId(fileId);
+    throwIfAborted(options?.signal, command);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file.group, file.remoteName, options?.signal);
+    const packet = encodeGroupAndName(command, file.group, file.remoteName);
+    return this.request(storage, packet, undefined, command, MAX_FILE_INFO_ANSWER, options?.signal, true, (body) => decodeFileInfo(command, body));
+  }
+
+  /** Replaces (`overwrite`, default) or merges (`merge`) the file's metadata. */
+  async setMetadata(fileId: string, metadata: Record<string, string>, mode: MetadataMode = 'overwrite', options?: SignalOption): Promise<void> {
+    const command = Command.STORAGE_SET_METADATA;
+    const file = parseFileId(fileId);
+    if (mode !== 'overwrite' && mode !== 'merge') throw invalidArgument(`metadata mode must be "overwrite" or "merge", got ${String(mode)}`, command);
+    const packed = encodeMetadata(metadata, command);
+    throwIfAborted(options?.signal, command);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, file.group, file.remoteName, options?.signal);
+    const packet = encodeSetMetadata(file.group, file.remoteName, packed, MetadataFlag[mode]);
+    await this.request(storage, packet, undefined, command, 0, options?.signal, false);
+  }
+
+  /**
+   * The file's metadata; `{}` when it has none. The storage server answers ENOENT both
+   * for a missing file and for a file without metadata, so the two read the same here.
+   */
+  async getMetadata(fileId: string, options?: SignalOption): Promise<Record<string, string>> {
+    const command = Command.STORAGE_GET_METADATA;
+    const file = parseFileId(fileId);
+    throwIfAborted(options?.signal, command);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file.group, file.remoteName, options?.signal);
+    try {
+      const packet = encodeGroupAndName(command, file.group, file.remoteName);
+      return await this.request(storage, packet, undefined, command, MAX_METADATA_ANSWER, options?.signal, true, decodeMetadata);
+    } catch (error) {
+      if (error instanceof FastdfsError && error.notFound) return {};
+      throw error;
+    }
+  }
+
+  /** Resolves when at least one tracker answers "active test"; rejects with the last failure otherwise. */
+  async activeTest(options?: SignalOption): Promise<void> {
+    const command = Command.ACTIVE_TEST;
+    throwIfAborted(options?.signal, command);
+    await this.onTracker(encodeEmptyRequest(command), command, 0, options?.signal, () => undefined);
+  }
+
+  /** Closes every pooled socket; requests in progress reject with kind `closed`. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+  }
+
+  private queryStore(group: string | undefined, signal: AbortSignal | undefined): Promise<StorageAddress> {
+    const packet = encodeQueryStore(group);
+    const command = packet[8] ?? 0;
+    return this.onTracker(packet, command, MAX_STORE_ANSWER, signal, (body) => decodeStorageAddress(command, body, true));
+  }
+
+  private queryFileLocation(command: number, group: string, remoteName: string, signal: AbortSignal | undefined): Promise<StorageAddress> {
+    const packet = encodeGroupAndName(command, group, remoteName);
+    return this.onTracker(packet, command, MAX_STORE_ANSWER, signal, (body) => decodeStorageAddress(command, body, false));
+  }
+
+  /** Sends a request to the trackers in turn until one answers; network failures start a tracker's cool-down. */
+  private async onTracker<T>(packet: Buffer, command: number, maxBody: number, signal: AbortSignal | undefined, decode: (body: Buffer) => T): Promise<T> {
+    let lastError: unknown;
+    for (const tracker of this.trackers.candidates()) {
+      try {
+        const answer = await this.request(tracker, packet, undefined, command, maxBody, signal, true, decode);
+        this.trackers.markHealthy(tracker);
+        return answer;
+      } catch (error) {
+        if (!isNetworkFailure(error)) throw error;
+        this.trackers.markFailed(tracker);
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  /**
+   * One request/response on a pooled connection to `endpoint`. An idempotent request that
+   * failed because a reused connection turned out to be closed (the server dropped it
+   * while idle) is sent once more on another connection.
+   */
+  private async request<T = Buffer>(
+    endpoint: Endpoint,
+    packet: Buffer,
+    content: FileContent | undefined,
+    command: number,
+    maxBody: number,
+    signal: AbortSignal | undefined,
+    idempotent: boolean,
+    decode: (body: Buffer) => T = (body) => body as T,
+  ): Promise<T> {
+    const pool = this.pool(endpoint);
+    for (let attempt = 0; ; attempt++) {
+      const connection = await pool.acquire(signal);
+      const reused = connection.uses > 0;
+      try {
+        return decode(await this.exchange(connection, packet, content, command, maxBody, signal));
+      } catch (error) {
+        // A body that does not decode means the peer is not speaking the protocol: never reuse it.
+        if (error instanceof FastdfsError && error.kind === 'protocol') connection.destroy();
+        if (idempotent && attempt === 0 && reused && this.isStaleConnection(error, connection)) continue;
+        throw error;
+      } finally {
+        pool.release(connection);
+      }
+    }
+  }
+
+  private exchange(
+    connection: Connection,
+    packet: Buffer,
+    content: FileContent | undefined,
+    command: number,
+    maxBody: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
+    const response = new BufferedResponse(command, maxBody);
+    const detach = watchAbort(signal, connection, command);
+    if (content === undefined || Buffer.isBuffer(content)) {
+      connection.start(response, packet, content);
+    } else {
+      connection.start(response, packet, undefined, true);
+      // A failing source fails the exchange through the connection, which is then unusable.
+      connection.pump(content.stream, content.size, command).catch((error: unknown) => {
+        connection.destroy(error instanceof FastdfsError ? error : new FastdfsError('aborted', String(error), { command, cause: error }));
+      });
+    }
+    return detach ? response.promise.finally(detach) : response.promise;
+  }
+
+  private isStaleConnection(error: unknown, connection: Connection): boolean {
+    return !this.closed && error instanceof FastdfsError && error.kind === 'closed' && !connection.responseHasStarted;
+  }
+
+  private pool(endpoint: Endpoint): ConnectionPool {
+    if (this.closed) throw new FastdfsError('closed', 'the client was closed');
+    const key = endpointKey(endpoint);
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = new ConnectionPool(endpoint, {
+        maxSize: this.settings.poolSize,
+        idleTimeoutMs: this.settings.idleTimeoutMs,
+        connectTimeoutMs: this.settings.connectTimeoutMs,
+        networkTimeoutMs: this.settings.networkTimeoutMs,
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+}

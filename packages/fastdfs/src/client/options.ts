@@ -1,0 +1,46 @@
+import { invalidArgument } from '../errors/fastdfs-error.js';
+import { type Endpoint, parseTrackers } from './endpoint.js';
+
+export interface FastdfsClientOptions {
+  /** `"host:port,host:port"` or a list of endpoints. */
+  trackers: string | Array<{ host: string; port: number }>;
+  /** Most connections kept per endpoint (each tracker, each storage). Default 8. */
+  poolSize?: number;
+  /** An unused pooled connection is closed after this long. Default 30 000 ms. */
+  idleTimeoutMs?: number;
+  /** Default 2 000 ms. */
+  connectTimeoutMs?: number;
+  /** Longest wait for the server while a request is in progress. Default 10 000 ms. */
+  networkTimeoutMs?: number;
+  /** A tracker that failed is skipped for this long, then tried again. Default 5 000 ms. */
+  trackerCooldownMs?: number;
+}
+
+export interface ResolvedClientOptions {
+  trackers: Endpoint[];
+  poolSize: number;
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  networkTimeoutMs: number;
+  trackerCooldownMs: number;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, integer: boolean): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw invalidArgument(`option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Validates options once, at construction, and fills in defaults. */
+export function resolveClientOptions(options: FastdfsClientOptions): ResolvedClientOptions {
+  return {
+    trackers: parseTrackers(options.trackers),
+    poolSize: positive('poolSize', options.poolSize, 8, true),
+    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 30_000, false),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 2_000, false),
+    networkTimeoutMs: positive('networkTimeoutMs', options.networkTimeoutMs, 10_000, false),
+    trackerCooldownMs: positive('trackerCooldownMs', options.trackerCooldownMs, 5_000, false),
+  };
+}
