@@ -4,7 +4,7 @@ import type { AppDeps } from './deps.js';
 import { createApiMetrics } from './metrics.js';
 import { authenticatePlugin } from './plugins/app/authenticate.js';
 import { drainPlugin } from './plugins/app/drain.js';
-import { errorHandlerPlugin, sendProblem, toAppError } from './plugins/app/error-handler.js';
+import { answerClientError, errorHandlerPlugin, sendProblem, toAppError } from './plugins/app/error-handler.js';
 import { docsPlugin } from './plugins/external/docs.js';
 import { jwtPlugin } from './plugins/external/jwt.js';
 import { multipartPlugin } from './plugins/external/multipart.js';
@@ -37,6 +37,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // the router's own refusals (bad percent-encoding, an over-long path parameter) bypass the
     // error handler and would answer plain JSON echoing the path: render them as problems too
+    clientErrorHandler: answerClientError,
     frameworkErrors: (error, request, reply) => {
       void sendProblem(reply, request, toAppError(error));
     },

@@ -311,6 +311,8 @@ describe('HTTP-level abuse is refused by the parser and the process stays up', (
   ])('answers %s with %i', async (_name, status, request) => {
     const response = await rawExchange(system.url, request);
     expect(response.status).toBe(status);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect(response.json()).toMatchObject({ status, code: status === 431 ? 'headers_too_large' : 'malformed_request' });
     for (const leak of [/\/work\b/, /\/tmp\b/, /node_modules/, /\n\s+at /]) expect(response.text).not.toMatch(leak);
   });
 });

@@ -4,6 +4,8 @@
  */
 export const errorCatalog = {
   validation_failed: { status: 400, title: 'Invalid request', retry: false },
+  malformed_request: { status: 400, title: 'Malformed HTTP request', retry: false },
+  headers_too_large: { status: 431, title: 'Request headers too large', retry: false },
   file_missing: { status: 400, title: 'No file part named "file"', retry: false },
   too_many_parts: { status: 400, title: 'Too many parts or fields', retry: false },
   malformed_multipart: { status: 400, title: 'Malformed multipart body', retry: false },

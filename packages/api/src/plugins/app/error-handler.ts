@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, isInfrastructureError, type ErrorCode } from '@avatar/shared';
@@ -63,6 +64,22 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
       instance: request.url.split('?')[0],
       ...error.extra,
     });
+}
+
+/**
+ * Requests Node's HTTP parser refuses never reach Fastify's routing (oversized headers,
+ * garbage, request smuggling): answer them as problem+json too, then close the socket.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const problem = new AppError(error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_request');
+  const body = JSON.stringify({ type: `https://errors.avatar.invalid/${problem.code}`, title: problem.title, status: problem.status, detail: problem.message, code: problem.code });
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** One renderer for every error: problem+json with a stable code, never a stack or a path. */
