@@ -49,6 +49,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
   if (error.status === 503 || error.status === 429) {
     if (!reply.hasHeader('retry-after')) reply.header('retry-after', error.status === 503 ? '5' : '60');
   }
+  // RFC 6750: tell the client which scheme it failed (the dashboard sets Basic itself)
+  if (error.status === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Bearer realm="avatar"');
   // a body we stopped reading cannot be resynchronised: close the connection after answering
   if (error.code === 'request_timeout' || error.code === 'file_too_large') reply.header('connection', 'close');
   return reply

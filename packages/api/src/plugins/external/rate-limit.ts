@@ -26,9 +26,10 @@ export const rateLimitPlugin = fp(async (app: FastifyInstance, opts: { redis: Re
  */
 export function perMinuteLimit(
   app: FastifyInstance,
-  options: { max: number; key: (request: FastifyRequest) => string },
+  /** `key` defaults to the client address, IPv6 grouped by /64 so one host cannot rotate through its subnet. */
+  options: { max: number; key?: (request: FastifyRequest) => string },
 ): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const check = app.createRateLimit({ max: options.max, timeWindow: 60_000, keyGenerator: options.key });
+  const check = app.createRateLimit({ max: options.max, timeWindow: 60_000, ...(options.key ? { keyGenerator: options.key } : {}) });
   return async (request, reply) => {
     const result = await check(request);
     if (result.isAllowed || !result.isExceeded) return;

@@ -19,7 +19,7 @@ export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { ap
   const uploads = new UploadsRepository(deps.db);
   const journal = new UploadJournal(deps.db);
   const perIp = config.rateLimit.uploadsPerIp > 0
-    ? [perMinuteLimit(app, { max: config.rateLimit.uploadsPerIp, key: (req) => `ip:${req.ip}` })]
+    ? [perMinuteLimit(app, { max: config.rateLimit.uploadsPerIp })]
     : [];
   const perUser = config.rateLimit.uploadsPerUser > 0
     ? [perMinuteLimit(app, { max: config.rateLimit.uploadsPerUser, key: (req) => `user:${req.principal?.userId ?? 'anonymous'}` })]
