@@ -6,6 +6,9 @@ import { StagingStore } from './adapters/staging-store.js';
 import { UploadEventListener } from './adapters/upload-event-listener.js';
 import { buildApp } from './app.js';
 
+/** Longest wait for uploads in flight at shutdown: a body slower than this is cut off (and never answered 202). */
+const DRAIN_TIMEOUT_MS = 15_000;
+
 export interface ApiRuntime {
   app: FastifyInstance;
   url: string;
@@ -46,6 +49,12 @@ export async function startApiRuntime(config: Config, logger: Logger, fastdfs: F
     url,
     async close() {
       app.startDraining();
+      // No new connections, idle keep-alive ones closed, while the app still answers: a request
+      // arriving on a busy connection gets a problem+json 503 `shutting_down` from the drain hook
+      // instead of Fastify's bare closing 503. app.close() below tolerates the server being closed.
+      app.server.close();
+      // uploads in flight finish (and answer 202) before anything they need is closed
+      await app.drained(DRAIN_TIMEOUT_MS);
       await events.close();
       await app.close();
       await Promise.all([avatarQueue.close(), cleanupQueue.close()]);

@@ -19,6 +19,11 @@ const REMOTE_NAME = /^M([0-9A-F]{2})\/[0-9A-F]{2}\/[0-9A-F]{2}\/([A-Za-z0-9_-]{2
 /** A master's name must hold at least the 27 base64 characters and a 7-character tail. */
 const MASTER_NAME_MIN_LENGTH = FILE_NAME_BASE64_LENGTH + 1 + EXT_NAME_SIZE;
 
+/** Whether `remoteName` (without group) is valid, as {@link parseRemoteName} checks it, without building its parts. */
+export function isValidRemoteName(remoteName: string): boolean {
+  return remoteName.length <= REMOTE_NAME_MAX_LENGTH && REMOTE_NAME.test(remoteName);
+}
+
 /** Validates a remote name (without group) and returns its parts, or undefined. */
 export function parseRemoteName(remoteName: string): { storePathIndex: number; fileName: string; ext: string } | undefined {
   if (remoteName.length > REMOTE_NAME_MAX_LENGTH) return undefined;

@@ -62,6 +62,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
     tables: config.tables,
     files,
     staged,
+    sizes: config.avatar.sizes,
     render: (input: Buffer) => renderAvatar(input, { sizes: config.avatar.sizes, format: config.avatar.format, maxInputPixels: config.limits.maxInputPixels }),
     scheduleDeletion,
     publicUrl: config.fastdfs.publicUrl,
@@ -91,9 +92,9 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
   }
 
   const sweepers = [
-    runPeriodically('outbox', config.sweeper.intervalMs, () => sweepOutbox({ db, staged, scheduleDeletion, queue: avatarQueue, logger }, { olderThanMs: config.sweeper.outboxGraceMs }), logger),
+    runPeriodically('outbox', config.sweeper.intervalMs, () => sweepOutbox({ db, staged, scheduleDeletion, sizes: config.avatar.sizes, queue: avatarQueue, logger }, { olderThanMs: config.sweeper.outboxGraceMs }), logger),
     runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ db, staged, stagingDir: config.stagingDir }, { graceMs: config.sweeper.graceMs }), logger),
-    runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ db, userDetailTable: config.tables.userDetail, scheduleDeletion }, { graceMs: config.sweeper.graceMs }), logger),
+    runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ db, userDetailTable: config.tables.userDetail, sizes: config.avatar.sizes, scheduleDeletion }, { graceMs: config.sweeper.graceMs }), logger),
   ];
   logger.info({ concurrency: config.worker.concurrency, queues: [AVATAR_QUEUE, CLEANUP_QUEUE] }, 'worker started');
 

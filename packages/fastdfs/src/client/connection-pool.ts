@@ -35,7 +35,7 @@ export class ConnectionPool {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly endpoint: Endpoint,
+    readonly endpoint: Endpoint,
     private readonly settings: PoolSettings,
   ) {
     this.key = endpointKey(endpoint);
@@ -49,6 +49,12 @@ export class ConnectionPool {
 
   get idleCount(): number {
     return this.idle.length;
+  }
+
+  /** An idle connection if one is ready now (and the pool is open and `signal` not aborted); otherwise use {@link acquire}. */
+  tryAcquire(signal?: AbortSignal): Connection | undefined {
+    if (this.closed || signal?.aborted === true) return undefined;
+    return this.idle.pop();
   }
 
   acquire(signal?: AbortSignal): Promise<Connection> {

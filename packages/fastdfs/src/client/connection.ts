@@ -13,8 +13,12 @@ export interface ResponseHandler {
   readonly maxBodyLength: number;
   /** The header arrived with status 0. */
   header(bodyLength: number, connection: Connection): void;
-  /** `chunk` is only valid during the call (the read buffer is reused): copy what you keep. */
-  body(chunk: Buffer): void;
+  /**
+   * Body bytes `source[start..end)`. They are only valid during the call (the read buffer
+   * is reused): copy what you keep.
+   */
+  body(source: Buffer, start: number, end: number): void;
+  /** Called right after the last `body` call, in the same tick: its bytes are still valid. */
   complete(): void;
   fail(error: FastdfsError): void;
 }
@@ -34,7 +38,8 @@ export class Connection {
   readonly key: string;
   /** How many requests this connection carried; 0 means it was freshly opened. */
   uses = 0;
-  lastUsedAt = 0;
+  /** Epoch ms; starts as a time, not 0, so the field keeps one number representation (no map change, no deopt). */
+  lastUsedAt = Date.now();
 
   private handler: ResponseHandler | undefined;
   private readonly headerBuffer = Buffer.allocUnsafe(HEADER_SIZE);
@@ -81,7 +86,7 @@ export class Connection {
       const readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
       const onRead = (bytes: number): boolean => {
         if (connection === undefined) socket.destroy(); // bytes before any request: not FastDFS
-        else connection.onData(readBuffer.subarray(0, bytes));
+        else connection.onData(readBuffer, bytes);
         return true;
       };
       const socket = netConnect({ host: endpoint.host, port: endpoint.port, noDelay: true, onread: { buffer: readBuffer, callback: onRead } });
@@ -226,8 +231,8 @@ export class Connection {
     this.destroy(new FastdfsError('protocol', `${message} from ${this.key}`, { command: this.handler?.command ?? 0 }));
   }
 
-  /** Called with each read; `chunk` points into the reused read buffer. */
-  private onData(chunk: Buffer): void {
+  /** Called with each read: `length` bytes at the start of the reused read buffer. */
+  private onData(chunk: Buffer, length: number): void {
     const handler = this.handler;
     if (handler === undefined) {
       this.protocolError('unexpected bytes');
@@ -237,9 +242,9 @@ export class Connection {
     let offset = 0;
     if (this.remaining < 0) {
       const need = HEADER_SIZE - this.headerFilled;
-      if (chunk.length < need) {
-        chunk.copy(this.headerBuffer, this.headerFilled);
-        this.headerFilled += chunk.length;
+      if (length < need) {
+        chunk.copy(this.headerBuffer, this.headerFilled, 0, length);
+        this.headerFilled += length;
         return;
       }
       const header = this.headerFilled === 0 ? chunk : this.headerBuffer;
@@ -264,14 +269,14 @@ export class Connection {
         if (this.handler !== handler) return; // the header handler gave up on the response
       }
     }
-    const available = chunk.length - offset;
+    const available = length - offset;
     if (available > this.remaining) {
       this.protocolError(`${available - this.remaining} bytes beyond the response`);
       return;
     }
     if (available > 0) {
       this.remaining -= available;
-      if (this.status === Status.OK) handler.body(offset === 0 ? chunk : chunk.subarray(offset));
+      if (this.status === Status.OK) handler.body(chunk, offset, length);
     }
     if (this.remaining === 0 && this.handler === handler) this.finish(handler);
   }

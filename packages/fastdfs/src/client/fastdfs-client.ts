@@ -53,6 +53,10 @@ const MAX_STORE_ANSWER = GROUP_NAME_SIZE + IP_FIELD_SIZE_LONG + INT64_SIZE + 1;
 const MAX_UPLOAD_ANSWER = GROUP_NAME_SIZE + REMOTE_NAME_MAX_LENGTH;
 const MAX_FILE_INFO_ANSWER = INT64_SIZE * 3 + IP_FIELD_SIZE_LONG + 1;
 const MAX_METADATA_ANSWER = 16 * 1024 * 1024;
+/** Pools found by a linear scan before falling back to the keyed map. */
+const MAX_LISTED_POOLS = 32;
+/** "Query store, any group" has no variable part: one packet serves every upload (writes never modify it). */
+const QUERY_STORE_ANY_GROUP = encodeQueryStore(undefined);
 
 function isNetworkFailure(error: unknown): error is FastdfsError {
   return error instanceof FastdfsError && (error.kind === 'connect' || error.kind === 'timeout' || error.kind === 'closed' || error.kind === 'protocol');
@@ -102,6 +106,8 @@ export class FastdfsClient {
   private readonly settings: ResolvedClientOptions;
   private readonly trackers: TrackerSelector;
   private readonly pools = new Map<string, ConnectionPool>();
+  /** The pools again, for a lookup by host and port that builds no key string. */
+  private readonly poolList: ConnectionPool[] = [];
   private closed = false;
 
   constructor(options: FastdfsClientOptions) {
@@ -156,7 +162,7 @@ export class FastdfsClient {
     const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file.group, file.remoteName, options?.signal);
     const maxBody = range.length > 0 ? range.length : bufferConstants.MAX_LENGTH;
     const packet = encodeDownload(range.offset, range.length, file.group, file.remoteName);
-    return this.request(storage, packet, undefined, command, maxBody, options?.signal, true);
+    return this.request<Buffer>(storage, packet, undefined, command, maxBody, options?.signal, true);
   }
 
   /**
@@ -251,10 +257,11 @@ export class FastdfsClient {
     this.closed = true;
     for (const pool of this.pools.values()) pool.close();
     this.pools.clear();
+    this.poolList.length = 0;
   }
 
   private queryStore(group: string | undefined, signal: AbortSignal | undefined): Promise<StorageAddress> {
-    const packet = encodeQueryStore(group);
+    const packet = group === undefined ? QUERY_STORE_ANY_GROUP : encodeQueryStore(group);
     const command = packet[8] ?? 0;
     return this.onTracker(packet, command, MAX_STORE_ANSWER, signal, (body) => decodeStorageAddress(command, body, true));
   }
@@ -294,14 +301,15 @@ export class FastdfsClient {
     maxBody: number,
     signal: AbortSignal | undefined,
     idempotent: boolean,
-    decode: (body: Buffer) => T = (body) => body as T,
+    decode?: (body: Buffer) => T,
   ): Promise<T> {
     const pool = this.pool(endpoint);
     for (let attempt = 0; ; attempt++) {
-      const connection = await pool.acquire(signal);
+      // An idle pooled connection is taken at once, without a round through the microtask queue.
+      const connection = pool.tryAcquire(signal) ?? (await pool.acquire(signal));
       const reused = connection.uses > 0;
       try {
-        return decode(await this.exchange(connection, packet, content, command, maxBody, signal));
+        return await this.exchange(connection, packet, content, command, maxBody, signal, decode);
       } catch (error) {
         // A body that does not decode means the peer is not speaking the protocol: never reuse it.
         if (error instanceof FastdfsError && error.kind === 'protocol') connection.destroy();
@@ -313,15 +321,16 @@ export class FastdfsClient {
     }
   }
 
-  private exchange(
+  private exchange<T>(
     connection: Connection,
     packet: Buffer,
     content: FileContent | undefined,
     command: number,
     maxBody: number,
     signal: AbortSignal | undefined,
-  ): Promise<Buffer> {
-    const response = new BufferedResponse(command, maxBody);
+    decode: ((body: Buffer) => T) | undefined,
+  ): Promise<T> {
+    const response = new BufferedResponse<T>(command, maxBody, decode);
     const detach = watchAbort(signal, connection, command);
     if (content === undefined || Buffer.isBuffer(content)) {
       connection.start(response, packet, content);
@@ -341,6 +350,12 @@ export class FastdfsClient {
 
   private pool(endpoint: Endpoint): ConnectionPool {
     if (this.closed) throw new FastdfsError('closed', 'the client was closed');
+    // A handful of pools (trackers and storages): comparing host and port beats building a key.
+    const list = this.poolList;
+    for (let i = 0; i < list.length; i++) {
+      const candidate = list[i] as ConnectionPool;
+      if (candidate.endpoint === endpoint || (candidate.endpoint.port === endpoint.port && candidate.endpoint.host === endpoint.host)) return candidate;
+    }
     const key = endpointKey(endpoint);
     let pool = this.pools.get(key);
     if (pool === undefined) {
@@ -351,6 +366,7 @@ export class FastdfsClient {
         networkTimeoutMs: this.settings.networkTimeoutMs,
       });
       this.pools.set(key, pool);
+      if (list.length < MAX_LISTED_POOLS) list.push(pool);
     }
     return pool;
   }

@@ -39,10 +39,13 @@ export class StreamedResponse implements ResponseHandler {
     this.resolve(this.stream);
   }
 
-  body(chunk: Buffer): void {
+  body(source: Buffer, start: number, end: number): void {
+    if (!this.stream) return;
+    // The bytes live in the connection's reused read buffer: the reader gets a copy.
+    const chunk = Buffer.allocUnsafe(end - start);
+    source.copy(chunk, 0, start, end);
     // push() returns false once the reader's buffer is full; read() resumes the socket.
-    // The chunk lives in the connection's reused read buffer: the reader gets a copy.
-    if (this.stream && !this.stream.push(Buffer.from(chunk))) this.connection?.pauseForConsumer();
+    if (!this.stream.push(chunk)) this.connection?.pauseForConsumer();
   }
 
   complete(): void {

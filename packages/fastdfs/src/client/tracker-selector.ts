@@ -15,6 +15,10 @@ interface TrackerState {
  */
 export class TrackerSelector {
   private readonly states: TrackerState[];
+  /** `rotations[i]`: every tracker in round-robin order starting at `i`, reused while none is cooling. */
+  private readonly rotations: Endpoint[][];
+  /** Trackers with a cool-down set (retryAt > 0), so the common case needs no clock. */
+  private coolingCount = 0;
   private next = 0;
 
   constructor(
@@ -23,13 +27,15 @@ export class TrackerSelector {
     private readonly now: () => number = Date.now,
   ) {
     this.states = endpoints.map((endpoint) => ({ endpoint, key: endpointKey(endpoint), retryAt: 0 }));
+    this.rotations = this.states.map((_, start) => this.states.map((_state, i) => (this.states[(start + i) % this.states.length] as TrackerState).endpoint));
   }
 
-  /** The trackers to try for one operation, in order. */
+  /** The trackers to try for one operation, in order. The list may be shared between calls: do not modify it. */
   candidates(): Endpoint[] {
     const count = this.states.length;
     const start = this.next;
-    this.next = (this.next + 1) % count;
+    this.next = start + 1 === count ? 0 : start + 1;
+    if (this.coolingCount === 0) return this.rotations[start] ?? [];
     const now = this.now();
     const healthy: Endpoint[] = [];
     const cooling: TrackerState[] = [];
@@ -46,12 +52,18 @@ export class TrackerSelector {
 
   markFailed(endpoint: Endpoint): void {
     const state = this.find(endpoint);
-    if (state) state.retryAt = this.now() + this.cooldownMs;
+    if (!state) return;
+    if (state.retryAt === 0) this.coolingCount++;
+    state.retryAt = this.now() + this.cooldownMs;
   }
 
   markHealthy(endpoint: Endpoint): void {
+    if (this.coolingCount === 0) return; // nothing to clear
     const state = this.find(endpoint);
-    if (state && state.retryAt !== 0) state.retryAt = 0;
+    if (state && state.retryAt !== 0) {
+      state.retryAt = 0;
+      this.coolingCount--;
+    }
   }
 
   /** Whether the tracker is currently cooling down after a failure. */

@@ -1,4 +1,4 @@
-import { parseRemoteName } from '../file-id.js';
+import { isValidRemoteName } from '../file-id.js';
 import { FastdfsError } from '../errors/fastdfs-error.js';
 import { GROUP_NAME_SIZE, INT64_SIZE, IP_FIELD_SIZE_LONG, IP_FIELD_SIZE_SHORT } from '../protocol/sizes.js';
 import { readFixedString } from './fixed-string.js';
@@ -52,7 +52,7 @@ export function decodeStorageAddress(command: number, body: Buffer, withPathInde
 export function decodeUploadedName(command: number, body: Buffer): UploadedName {
   const group = readFixedString(body, 0, GROUP_NAME_SIZE);
   const remoteName = body.toString('latin1', GROUP_NAME_SIZE);
-  if (group.length === 0 || body.length <= GROUP_NAME_SIZE || parseRemoteName(remoteName) === undefined) {
+  if (group.length === 0 || body.length <= GROUP_NAME_SIZE || !isValidRemoteName(remoteName)) {
     throw malformed(command, `uploaded name ${JSON.stringify(remoteName)}`);
   }
   return { group, remoteName };

@@ -21,6 +21,15 @@ export class UploadEventsRepository {
     await this.db.raw('select pg_notify(?, ?)', [UPLOAD_EVENTS_CHANNEL, `${uploadId}:${seq}`]);
   }
 
+  /** Whether the `retrying` event of a given attempt was already written (a re-run after a crash keeps its attempt number). */
+  async hasRetryForAttempt(uploadId: string, attempt: number): Promise<boolean> {
+    const row = await this.db('upload_events')
+      .where({ upload_id: uploadId, type: 'retrying' })
+      .whereRaw("(data->>'attempt')::int = ?", [attempt])
+      .first('seq');
+    return row !== undefined;
+  }
+
   async listAfter(uploadId: string, afterSeq: number, limit: number): Promise<UploadEvent[]> {
     const rows: EventRow[] = await this.db('upload_events')
       .where({ upload_id: uploadId })

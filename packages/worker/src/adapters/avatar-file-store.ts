@@ -1,4 +1,4 @@
-import { FastdfsError, type FastdfsClient } from '@avatar/fastdfs';
+import { FastdfsError, slaveFileId, type FastdfsClient } from '@avatar/fastdfs';
 import type { RenderedVariant } from '../pipeline/render-avatar.js';
 
 export interface StoredVariant {
@@ -16,11 +16,24 @@ const ENOENT = 2;
 export class AvatarFileStore {
   constructor(private readonly client: FastdfsClient) {}
 
-  /** Stores the set; if any part fails, removes what was stored before rethrowing. */
-  async storeSet(variants: readonly RenderedVariant[]): Promise<StoredVariant[]> {
+  /**
+   * Stores the set; if any part fails, removes what was stored before rethrowing.
+   * `onMasterStored` runs as soon as the master has its id, before any slave is sent: the
+   * caller records it there, so a process killed mid-set leaves a set it can find again
+   * (slave ids follow from the master's, see `setFileIds`). If it throws, the master is removed.
+   */
+  async storeSet(variants: readonly RenderedVariant[], onMasterStored?: (masterFileId: string) => Promise<void>): Promise<StoredVariant[]> {
     const [master, ...slaves] = [...variants].sort((a, b) => b.size - a.size);
     if (!master) throw new Error('no variants to store');
     const masterId = await this.client.upload(master.data, { ext: master.ext });
+    if (onMasterStored) {
+      try {
+        await onMasterStored(masterId);
+      } catch (error) {
+        await this.deleteFiles([masterId]).catch(() => undefined);
+        throw error;
+      }
+    }
     const results = await Promise.allSettled(
       slaves.map(async (v) => ({ size: v.size, fileId: await this.client.uploadSlave(masterId, `_${v.size}`, v.data, { ext: v.ext }) })),
     );
@@ -32,6 +45,17 @@ export class AvatarFileStore {
       throw failure.reason;
     }
     return stored;
+  }
+
+  /**
+   * Every file id of the set whose master is `masterFileId`, with a slave `_<size>` for each
+   * smaller size, as the storage names them; for sets whose slaves were never recorded.
+   */
+  static setFileIds(masterFileId: string, sizes: readonly number[]): string[] {
+    const ext = /\.([A-Za-z0-9]{1,6})$/.exec(masterFileId)?.[1] ?? '';
+    const [largest, ...smaller] = [...sizes].sort((a, b) => b - a);
+    if (largest === undefined) return [masterFileId];
+    return [masterFileId, ...smaller.map((size) => slaveFileId(masterFileId, `_${size}`, ext))];
   }
 
   /** Deletes files; ones already gone count as deleted, so retries are safe. */

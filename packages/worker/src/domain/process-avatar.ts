@@ -11,7 +11,7 @@ import {
   type Logger,
   type Upload,
 } from '@avatar/shared';
-import type { AvatarFileStore } from '../adapters/avatar-file-store.js';
+import { AvatarFileStore } from '../adapters/avatar-file-store.js';
 import type { StagedOriginals } from '../adapters/staged-originals.js';
 import type { RenderedVariant } from '../pipeline/render-avatar.js';
 import { commitAvatar } from './commit-avatar.js';
@@ -19,9 +19,11 @@ import { commitAvatar } from './commit-avatar.js';
 export interface ProcessAvatarDeps {
   db: Db;
   tables: { users: string; userDetail: string };
-  files: AvatarFileStore;
-  staged: StagedOriginals;
+  files: Pick<AvatarFileStore, 'storeSet' | 'deleteFiles'>;
+  staged: Pick<StagedOriginals, 'read' | 'remove'>;
   render: (input: Buffer) => Promise<RenderedVariant[]>;
+  /** The configured variant sizes: a set known only by its master id is found again from them. */
+  sizes: readonly number[];
   /** Deletes stored files later, with retries (the cleanup queue). */
   scheduleDeletion: (job: DeleteFilesJob) => Promise<void>;
   publicUrl: string;
@@ -88,23 +90,38 @@ async function renderAndStore(deps: ProcessAvatarDeps, journal: UploadJournal, u
   const rendered = await deps.render(input);
   await journal.record(upload.id, { patch: { progress: 50 }, event: { type: 'progress', data: { step: 'rendered', percent: 50 } } });
 
-  const stored = await deps.files.storeSet(rendered);
+  const uploads = new UploadsRepository(deps.db);
+  if (upload.masterFileId) {
+    // an earlier attempt died between storing and recording the whole set: drop that set (what
+    // of it exists) and store afresh, rather than trust slaves that may never have arrived
+    await deps.files.deleteFiles(storedSetFileIds(deps, upload));
+    await uploads.update(upload.id, { masterFileId: null });
+  }
+  const stored = await deps.files.storeSet(rendered, async (masterFileId) => {
+    await uploads.update(upload.id, { masterFileId });
+  });
   const variants = stored.map((s) => ({ size: s.size, fileId: s.fileId, url: publicFileUrl(deps.publicUrl, s.fileId) }));
   const master = variants[0] as AvatarVariant;
-  try {
-    const recorded = await journal.record(upload.id, {
-      patch: { progress: 80, masterFileId: master.fileId, variants },
-      event: { type: 'stored', data: { fileId: master.fileId, variants } },
-    });
-    if (!recorded) throw new Error('upload changed state while its files were stored');
-  } catch (error) {
-    // files nobody will know about: remove them now rather than leak them
+  // A database error here is ambiguous (the commit may have landed), so the files are kept:
+  // master_file_id names them, and the retry or the stored-files sweeper removes them if unused.
+  const recorded = await journal.record(upload.id, {
+    patch: { progress: 80, masterFileId: master.fileId, variants },
+    event: { type: 'stored', data: { fileId: master.fileId, variants } },
+  });
+  if (!recorded) {
+    // the upload finished meanwhile (e.g. failed by the outbox): nobody will use these files
     await deps.files.deleteFiles(variants.map((v) => v.fileId)).catch((cleanupError: unknown) => {
-      deps.logger.error({ err: cleanupError, fileIds: variants.map((v) => v.fileId) }, 'could not remove unrecorded files');
+      deps.logger.error({ err: cleanupError, fileIds: variants.map((v) => v.fileId) }, 'could not remove unrecorded files; the sweeper will');
     });
-    throw error;
+    throw new Error('upload changed state while its files were stored');
   }
   return variants;
+}
+
+/** The file ids an upload's stored set has: the recorded variants, or those derived from the master id alone. */
+export function storedSetFileIds(deps: Pick<ProcessAvatarDeps, 'sizes'>, upload: Pick<Upload, 'variants' | 'masterFileId'>): string[] {
+  if (upload.variants && upload.variants.length > 0) return upload.variants.map((v) => v.fileId);
+  return upload.masterFileId ? AvatarFileStore.setFileIds(upload.masterFileId, deps.sizes) : [];
 }
 
 /** The id of a newer accepted upload that is already the user's avatar, if any. */
@@ -114,9 +131,10 @@ async function newerAvatarUpload(deps: ProcessAvatarDeps, upload: Upload): Promi
   return (await new UploadsRepository(deps.db).isAcceptedAfter(current.avatarUploadId, upload.id)) ? current.avatarUploadId : undefined;
 }
 
-export async function deleteStoredFiles(deps: Pick<ProcessAvatarDeps, 'scheduleDeletion'>, upload: Upload, reason: string): Promise<void> {
-  if (!upload.variants || upload.variants.length === 0) return;
-  await deps.scheduleDeletion({ fileIds: upload.variants.map((v) => v.fileId), uploadId: upload.id, reason });
+export async function deleteStoredFiles(deps: Pick<ProcessAvatarDeps, 'scheduleDeletion' | 'sizes'>, upload: Upload, reason: string): Promise<void> {
+  const fileIds = storedSetFileIds(deps, upload);
+  if (fileIds.length === 0) return;
+  await deps.scheduleDeletion({ fileIds, uploadId: upload.id, reason });
 }
 
 export async function removeStagedOriginal(deps: Pick<ProcessAvatarDeps, 'staged' | 'db'>, upload: Upload): Promise<void> {

@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { UploadJournal, processAvatarJobSchema, type ProcessAvatarJob } from '@avatar/shared';
+import { UploadEventsRepository, UploadJournal, UploadsRepository, processAvatarJobSchema, type ProcessAvatarJob } from '@avatar/shared';
 import { classifyFailure, type Failure } from '../domain/classify-failure.js';
 import { deleteStoredFiles, processAvatar, removeStagedOriginal, type ProcessAvatarDeps, type ProcessOutcome } from '../domain/process-avatar.js';
 
@@ -21,6 +21,7 @@ export function createProcessAvatarHandler(deps: ProcessAvatarJobDeps): (job: Jo
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     try {
+      if (attempt > 1) await recordMissedRetry(deps, journal, uploadId, attempt - 1, job.failedReason);
       return await processAvatar(deps, uploadId, attempt);
     } catch (error) {
       const failure = classifyFailure(error);
@@ -46,7 +47,7 @@ export function createProcessAvatarHandler(deps: ProcessAvatarJobDeps): (job: Jo
 
 /** Marks the upload failed for good and releases what it holds (stored files, staged original). */
 export async function recordFailed(
-  deps: Pick<ProcessAvatarDeps, 'db' | 'staged' | 'scheduleDeletion'>,
+  deps: Pick<ProcessAvatarDeps, 'db' | 'staged' | 'scheduleDeletion' | 'sizes'>,
   journal: UploadJournal,
   uploadId: string,
   failure: Pick<Failure, 'code' | 'message'>,
@@ -62,3 +63,20 @@ export async function recordFailed(
   await removeStagedOriginal(deps, failed);
 }
 
+/**
+ * When the previous attempt failed because the database itself was away, its `retrying`
+ * event could not be written. The upload then still says `processing` on a later attempt:
+ * record the retry now, from the reason BullMQ kept, so clients see every retry.
+ */
+async function recordMissedRetry(deps: Pick<ProcessAvatarDeps, 'db'>, journal: UploadJournal, uploadId: string, failedAttempt: number, failedReason: string | undefined): Promise<void> {
+  const upload = await new UploadsRepository(deps.db).findById(uploadId);
+  if (upload?.status !== 'processing') return;
+  // a stalled job re-run (worker died) keeps its attempt number: its retry is already recorded
+  if (await new UploadEventsRepository(deps.db).hasRetryForAttempt(uploadId, failedAttempt)) return;
+  const reason = failedReason || 'the previous attempt ended without recording why';
+  const { code } = classifyFailure(new Error(reason));
+  await journal.record(uploadId, {
+    status: 'retrying',
+    event: { type: 'retrying', data: { attempt: failedAttempt, code, reason: reason.slice(0, 300), delayMs: 0 } },
+  });
+}

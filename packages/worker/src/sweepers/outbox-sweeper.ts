@@ -15,7 +15,7 @@ export interface OutboxSweepResult {
  * failed for good (its failure could not be recorded then) is marked failed now.
  */
 export async function sweepOutbox(
-  deps: Pick<ProcessAvatarDeps, 'db' | 'staged' | 'scheduleDeletion'> & { queue: Queue<ProcessAvatarJob>; logger: Logger },
+  deps: Pick<ProcessAvatarDeps, 'db' | 'staged' | 'scheduleDeletion' | 'sizes'> & { queue: Queue<ProcessAvatarJob>; logger: Logger },
   options: { olderThanMs: number; batch?: number },
 ): Promise<OutboxSweepResult> {
   const uploads = new UploadsRepository(deps.db as Db);

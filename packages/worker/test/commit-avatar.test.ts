@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UploadsRepository, UserDetailRepository } from '@avatar/shared';
+import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
+import { commitAvatar } from '../src/domain/commit-avatar.js';
+import { acceptUpload, ensureUsers, eventTypes, startProcessing, tables, variantsFor } from './support/upload-fixtures.js';
+
+let tdb: TestDatabase;
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  await ensureUsers(tdb.db, 3);
+});
+afterAll(async () => {
+  await tdb?.drop();
+});
+
+describe('commitAvatar: the per-user commit decides done or superseded', () => {
+  it('an older upload committing after a newer one ends superseded and leaves the newer avatar', async () => {
+    const older = await startProcessing(tdb.db, await acceptUpload(tdb.db, 1));
+    const newer = await startProcessing(tdb.db, await acceptUpload(tdb.db, 1));
+
+    expect(await commitAvatar(tdb.db, tables, newer, variantsFor('newer'))).toEqual({ kind: 'done', replaced: null });
+    expect(await commitAvatar(tdb.db, tables, older, variantsFor('older'))).toEqual({ kind: 'superseded', by: newer.id });
+
+    const avatar = await new UserDetailRepository(tdb.db, tables).findAvatar(1);
+    expect(avatar?.avatarUploadId).toBe(newer.id);
+    expect(avatar?.avatarFileId).toBe('group1/M00/00/00/newer.webp');
+    expect((await new UploadsRepository(tdb.db).findById(older.id))?.status).toBe('superseded');
+  });
+
+  it('a newer upload committing after an older one replaces it and reports the files to delete', async () => {
+    const older = await startProcessing(tdb.db, await acceptUpload(tdb.db, 2));
+    const newer = await startProcessing(tdb.db, await acceptUpload(tdb.db, 2));
+    await commitAvatar(tdb.db, tables, older, variantsFor('old2'));
+    const outcome = await commitAvatar(tdb.db, tables, newer, variantsFor('new2'));
+    expect(outcome).toEqual({ kind: 'done', replaced: { uploadId: older.id, fileIds: variantsFor('old2').map((v) => v.fileId) } });
+    expect((await new UserDetailRepository(tdb.db, tables).findAvatar(2))?.avatarUploadId).toBe(newer.id);
+  });
+
+  it('a retry after the commit changes nothing a second time', async () => {
+    const upload = await startProcessing(tdb.db, await acceptUpload(tdb.db, 3));
+    await commitAvatar(tdb.db, tables, upload, variantsFor('once'));
+    const before = await tdb.db('user_detail').where({ user_id: 3 }).first();
+    const eventsBefore = await eventTypes(tdb.db, upload.id);
+
+    expect(await commitAvatar(tdb.db, tables, upload, variantsFor('twice'))).toEqual({ kind: 'already_terminal' });
+
+    expect(await tdb.db('user_detail').where({ user_id: 3 }).first()).toEqual(before);
+    expect(await eventTypes(tdb.db, upload.id)).toEqual(eventsBefore);
+    expect(eventsBefore.filter((t) => t === 'done')).toHaveLength(1);
+  });
+
+  it('a deleted user gives user_gone and writes no avatar', async () => {
+    await ensureUsers(tdb.db, 4);
+    const upload = await startProcessing(tdb.db, await acceptUpload(tdb.db, 4));
+    await tdb.db('users').where({ id: 4 }).delete();
+    expect(await commitAvatar(tdb.db, tables, upload, variantsFor('gone'))).toEqual({ kind: 'user_gone' });
+    expect(await tdb.db('user_detail').where({ user_id: 4 }).first()).toBeUndefined();
+  });
+});

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { UploadJournal, UserDetailRepository, type Db, type Upload } from '@avatar/shared';
+
+export const tables = { users: 'users', userDetail: 'user_detail' };
+
+/** Users 1..n (the ids the tests use). */
+export async function ensureUsers(db: Db, count = 3): Promise<void> {
+  await new UserDetailRepository(db, tables).ensureUsers(Array.from({ length: count }, (_, i) => ({ id: i + 1, username: `user${i + 1}` })));
+}
+
+/** Accepts an upload as the API does (row + `queued` event); later calls are accepted later. */
+export async function acceptUpload(db: Db, userId: number, stagedPath = `/tmp/staged-${randomUUID()}`): Promise<Upload> {
+  return new UploadJournal(db).accept({
+    id: randomUUID(),
+    userId,
+    idempotencyKey: null,
+    declaredType: 'image/jpeg',
+    detectedType: 'image/jpeg',
+    sizeBytes: 100,
+    sha256: 'a'.repeat(64),
+    width: 200,
+    height: 200,
+    stagedPath,
+  });
+}
+
+/** Moves an upload to `processing`, as the worker does when it starts on it. */
+export async function startProcessing(db: Db, upload: Upload): Promise<Upload> {
+  const started = await new UploadJournal(db).record(upload.id, { status: 'processing', event: { type: 'processing', data: { attempt: 1 } } });
+  if (!started) throw new Error('could not start processing');
+  return started;
+}
+
+export function variantsFor(tag: string): Array<{ size: number; fileId: string; url: string }> {
+  const master = `group1/M00/00/00/${tag}.webp`;
+  return [
+    { size: 256, fileId: master, url: `http://files.invalid/${master}` },
+    { size: 128, fileId: `group1/M00/00/00/${tag}_128.webp`, url: `http://files.invalid/group1/M00/00/00/${tag}_128.webp` },
+  ];
+}
+
+export async function eventTypes(db: Db, uploadId: string): Promise<string[]> {
+  const rows: Array<{ type: string }> = await db('upload_events').where({ upload_id: uploadId }).orderBy('seq').select('type');
+  return rows.map((r) => r.type);
+}
