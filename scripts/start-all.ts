@@ -1,6 +1,6 @@
 // must run before anything touches the libuv threadpool: the worker's sharp needs it
 import '../packages/worker/src/start/threadpool.js';
-import { startApiRuntime } from '@avatar/api';
+import { processMetricsRegistry, startApiRuntime } from '@avatar/api';
 import { FastdfsClient, startDevServer, type DevServer } from '@avatar/fastdfs';
 import { ConfigError, createDb, createLogger, demoUsers, loadConfig, migrateToLatest, UserDetailRepository } from '@avatar/shared';
 import { startWorkerRuntime } from '@avatar/worker';
@@ -33,8 +33,10 @@ async function main(): Promise<void> {
     });
   }
   const fastdfs = new FastdfsClient({ trackers: devServer?.trackers ?? config.fastdfs.trackers.join(','), poolSize: config.fastdfs.poolSize });
-  const worker = await startWorkerRuntime(config, logger, fastdfs);
-  const api = await startApiRuntime(config, logger, fastdfs);
+  // one registry: the API's /metrics shows the worker's job metrics too
+  const metrics = processMetricsRegistry();
+  const worker = await startWorkerRuntime(config, logger, fastdfs, { metrics });
+  const api = await startApiRuntime(config, logger, fastdfs, { metrics });
 
   console.log(
     [

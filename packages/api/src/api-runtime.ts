@@ -9,6 +9,13 @@ import { buildApp } from './app.js';
 /** Longest wait for uploads in flight at shutdown: a body slower than this is cut off (and never answered 202). */
 const DRAIN_TIMEOUT_MS = 15_000;
 
+/** A registry with Node's process metrics; one per process (the collectors are per registry). */
+export function processMetricsRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
 export interface ApiRuntime {
   app: FastifyInstance;
   url: string;
@@ -17,7 +24,7 @@ export interface ApiRuntime {
 }
 
 /** Wires the real dependencies, builds the app and listens. Used by `start:api` and `pnpm start`. */
-export async function startApiRuntime(config: Config, logger: Logger, fastdfs: FastdfsClient): Promise<ApiRuntime> {
+export async function startApiRuntime(config: Config, logger: Logger, fastdfs: FastdfsClient, options: { metrics?: Registry } = {}): Promise<ApiRuntime> {
   const db = createDb({ databaseUrl: config.databaseUrl, poolMax: config.databasePoolMax, acquireTimeoutMs: 3_000 });
   const redis = createRedis(config.redis.url, 'producer');
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
@@ -27,8 +34,7 @@ export async function startApiRuntime(config: Config, logger: Logger, fastdfs: F
   await staging.init();
   const events = new UploadEventListener(config.databaseUrl, logger);
   await events.start();
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
+  const metrics = options.metrics ?? processMetricsRegistry();
 
   const app = await buildApp({
     config,

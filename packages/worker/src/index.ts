@@ -10,3 +10,5 @@ export * from './jobs/delete-files-job.js';
 export * from './sweepers/outbox-sweeper.js';
 export * from './sweepers/staging-sweeper.js';
 export * from './sweepers/stored-files-sweeper.js';
+export * from './ops/ops-server.js';
+export * from './ops/worker-metrics.js';

@@ -13,10 +13,12 @@ import {
   type DeleteFilesJob,
   type Logger,
 } from '@avatar/shared';
+import type { Registry } from 'prom-client';
 import { AvatarFileStore } from './adapters/avatar-file-store.js';
 import { StagedOriginals } from './adapters/staged-originals.js';
 import { createDeleteFilesHandler } from './jobs/delete-files-job.js';
 import { createProcessAvatarHandler } from './jobs/process-avatar-job.js';
+import { observeWorkers } from './ops/worker-metrics.js';
 import { renderAvatar } from './pipeline/render-avatar.js';
 import { sweepOutbox } from './sweepers/outbox-sweeper.js';
 import { runPeriodically } from './sweepers/run-periodically.js';
@@ -24,6 +26,8 @@ import { sweepStaging } from './sweepers/staging-sweeper.js';
 import { sweepStoredFiles } from './sweepers/stored-files-sweeper.js';
 
 export interface WorkerRuntime {
+  /** Its workers are running and Redis answers (the ops server's /health/ready). */
+  ready(): Promise<boolean>;
   /** Stops taking jobs, lets active ones finish within `graceMs`, then hands the rest back (they stall and are retried). */
   close(graceMs?: number): Promise<void>;
 }
@@ -47,7 +51,12 @@ function dispatch(handlers: Handlers): Processor {
   };
 }
 
-export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs: FastdfsClient): Promise<WorkerRuntime> {
+export interface WorkerRuntimeOptions {
+  /** Where job metrics go; `pnpm start` shares one registry with the API. */
+  metrics?: Registry;
+}
+
+export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs: FastdfsClient, options: WorkerRuntimeOptions = {}): Promise<WorkerRuntime> {
   const db = createDb({ databaseUrl: config.databaseUrl, poolMax: config.worker.concurrency + 4, acquireTimeoutMs: 10_000 });
   const producer = createRedis(config.redis.url, 'producer');
   const avatarQueue = createAvatarQueue(producer, config.redis.prefix, avatarJobOptions(config.worker.attempts, config.worker.backoffMs));
@@ -96,9 +105,14 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
     runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ db, staged, stagingDir: config.stagingDir }, { graceMs: config.sweeper.graceMs }), logger),
     runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ db, userDetailTable: config.tables.userDetail, sizes: config.avatar.sizes, scheduleDeletion }, { graceMs: config.sweeper.graceMs }), logger),
   ];
+  if (options.metrics) observeWorkers(workers, options.metrics);
   logger.info({ concurrency: config.worker.concurrency, queues: [AVATAR_QUEUE, CLEANUP_QUEUE] }, 'worker started');
 
   return {
+    async ready() {
+      if (!workers.every((w) => w.isRunning())) return false;
+      return producer.ping().then(() => true, () => false);
+    },
     async close(graceMs = config.worker.shutdownGraceMs) {
       await Promise.all(sweepers.map((s) => s.stop()));
       const graceful = Promise.all(workers.map((w) => w.close()));

@@ -47,6 +47,7 @@ export const envSchema = z.object({
   UPLOAD_BODY_TIMEOUT_MS: positiveInt.default(30_000),
   AVATAR_SIZES: sizesList.default([512, 256, 128, 64]),
   AVATAR_FORMAT: z.enum(['webp', 'jpeg', 'avif']).default('webp'),
+  WORKER_METRICS_PORT: z.preprocess(emptyAsUndefined, port.optional()),
   WORKER_CONCURRENCY: positiveInt.max(64).default(4),
   JOB_ATTEMPTS: positiveInt.max(50).default(8),
   JOB_BACKOFF_MS: positiveInt.default(1_000),

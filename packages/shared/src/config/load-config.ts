@@ -24,7 +24,7 @@ export interface Config {
   stagingDir: string;
   limits: { maxUploadBytes: number; maxInputPixels: number; maxImageSide: number; maxImageFrames: number };
   avatar: { sizes: number[]; format: ParsedEnv['AVATAR_FORMAT'] };
-  worker: { concurrency: number; attempts: number; backoffMs: number; shutdownGraceMs: number };
+  worker: { concurrency: number; attempts: number; backoffMs: number; shutdownGraceMs: number; metricsPort: number | undefined };
   sweeper: { intervalMs: number; graceMs: number; outboxGraceMs: number };
   auth: { jwtSecret: string | undefined; jwtPublicKey: string | undefined; jwtIssuer: string | undefined; adminPassword: string };
   rateLimit: { uploadsPerUser: number; uploadsPerIp: number };
@@ -74,7 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stagingDir: path.resolve(e.STAGING_DIR),
     limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxInputPixels: e.MAX_INPUT_PIXELS, maxImageSide: e.MAX_IMAGE_SIDE, maxImageFrames: e.MAX_IMAGE_FRAMES },
     avatar: { sizes: e.AVATAR_SIZES, format: e.AVATAR_FORMAT },
-    worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, metricsPort: e.WORKER_METRICS_PORT },
     sweeper: { intervalMs: e.SWEEP_INTERVAL_MS, graceMs: e.SWEEP_GRACE_MS, outboxGraceMs: e.OUTBOX_GRACE_MS },
     auth: { jwtSecret, jwtPublicKey: e.JWT_PUBLIC_KEY, jwtIssuer: e.JWT_ISSUER, adminPassword: e.ADMIN_PASSWORD ?? DEV_ADMIN_PASSWORD },
     rateLimit: { uploadsPerUser: e.RATE_LIMIT_UPLOADS_PER_USER, uploadsPerIp: e.RATE_LIMIT_UPLOADS_PER_IP },
