@@ -59,7 +59,8 @@ describe('tracker failover', () => {
   it('takes a failed tracker back after its cool-down: it is never dropped for good', async () => {
     const live = await server();
     const port = await deadPort();
-    const fastdfs = client(`127.0.0.1:${port},${live.trackers}`, { trackerCooldownMs: 100 });
+    // every upload asks a tracker (no remembered assignment), so the revived one is reached
+    const fastdfs = client(`127.0.0.1:${port},${live.trackers}`, { trackerCooldownMs: 100, storageAssignmentTtlMs: 0 });
     for (let i = 0; i < 4; i++) await fastdfs.upload(Buffer.from('x'), { ext: 'txt' });
     // The dead tracker comes back (same port), serving the same store.
     const revived = await server({ trackerPort: port, dataDir: live.dataDir });

@@ -21,6 +21,7 @@ import type { Connection } from './connection.js';
 import { ConnectionPool } from './connection-pool.js';
 import { type Endpoint, endpointKey } from './endpoint.js';
 import { type FastdfsClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
+import { StorageAssignmentCache } from './storage-assignment-cache.js';
 import { StreamedResponse } from './streamed-response.js';
 import { TrackerSelector } from './tracker-selector.js';
 
@@ -109,10 +110,14 @@ export class FastdfsClient {
   /** The pools again, for a lookup by host and port that builds no key string. */
   private readonly poolList: ConnectionPool[] = [];
   private closed = false;
+  private readonly storeAssignments: StorageAssignmentCache;
+  private readonly masterLocations: StorageAssignmentCache;
 
   constructor(options: FastdfsClientOptions) {
     this.settings = resolveClientOptions(options);
     this.trackers = new TrackerSelector(this.settings.trackers, this.settings.trackerCooldownMs);
+    this.storeAssignments = new StorageAssignmentCache(this.settings.storageAssignmentTtlMs);
+    this.masterLocations = new StorageAssignmentCache(this.settings.storageAssignmentTtlMs);
   }
 
   /** TCP connections opened so far, over all pools (to watch pooling at work). */
@@ -129,11 +134,20 @@ export class FastdfsClient {
     const group = options.group === undefined ? undefined : checkGroup(options.group, command);
     const size = contentSize(content, command);
     throwIfAborted(options.signal, command);
-    const store = await this.queryStore(group, options.signal);
-    const uploaded = await this.request(store, encodeUpload(store.storePathIndex, size, ext), content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) =>
-      decodeUploadedName(command, body),
-    );
-    return `${uploaded.group}/${uploaded.remoteName}`;
+    const assignmentKey = group ?? '';
+    const store = this.storeAssignments.get(assignmentKey) ?? (await this.queryStore(group, options.signal));
+    try {
+      const uploaded = await this.request(store, encodeUpload(store.storePathIndex, size, ext), content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) =>
+        decodeUploadedName(command, body),
+      );
+      this.storeAssignments.set(assignmentKey, store);
+      // the slaves that usually follow go to the storage that holds this master
+      this.masterLocations.set(`${uploaded.group}/${uploaded.remoteName}`, store);
+      return `${uploaded.group}/${uploaded.remoteName}`;
+    } catch (error) {
+      this.forgetStorage(store);
+      throw error;
+    }
   }
 
   /**
@@ -147,10 +161,17 @@ export class FastdfsClient {
     const ext = checkExt(options.ext, command);
     const size = contentSize(content, command);
     throwIfAborted(options.signal, command);
-    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, master.group, master.remoteName, options.signal);
+    const storage =
+      this.masterLocations.get(masterFileId) ?? (await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, master.group, master.remoteName, options.signal));
     const packet = encodeUploadSlave(master.remoteName, size, checkedPrefix, ext);
-    const uploaded = await this.request(storage, packet, content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) => decodeUploadedName(command, body));
-    return `${uploaded.group}/${uploaded.remoteName}`;
+    try {
+      const uploaded = await this.request(storage, packet, content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) => decodeUploadedName(command, body));
+      this.masterLocations.set(masterFileId, storage);
+      return `${uploaded.group}/${uploaded.remoteName}`;
+    } catch (error) {
+      this.forgetStorage(storage);
+      throw error;
+    }
   }
 
   /** Reads a file (or a range of it) into memory. */
@@ -258,6 +279,12 @@ export class FastdfsClient {
     for (const pool of this.pools.values()) pool.close();
     this.pools.clear();
     this.poolList.length = 0;
+  }
+
+  /** After any failure on a storage, ask the trackers again rather than trust a remembered answer. */
+  private forgetStorage(storage: StorageAddress): void {
+    this.storeAssignments.forget(storage);
+    this.masterLocations.forget(storage);
   }
 
   private queryStore(group: string | undefined, signal: AbortSignal | undefined): Promise<StorageAddress> {

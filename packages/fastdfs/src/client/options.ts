@@ -14,6 +14,13 @@ export interface FastdfsClientOptions {
   networkTimeoutMs?: number;
   /** A tracker that failed is skipped for this long, then tried again. Default 5 000 ms. */
   trackerCooldownMs?: number;
+  /**
+   * How long a tracker's answer to "where to store" (per group) or "where is this master"
+   * is reused before asking again. Trackers balance per answer, so this coarsens balancing to
+   * this window; any failure on that storage drops the answer at once. 0 asks every time.
+   * Default 1 000 ms.
+   */
+  storageAssignmentTtlMs?: number;
 }
 
 export interface ResolvedClientOptions {
@@ -23,6 +30,7 @@ export interface ResolvedClientOptions {
   connectTimeoutMs: number;
   networkTimeoutMs: number;
   trackerCooldownMs: number;
+  storageAssignmentTtlMs: number;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, integer: boolean): number {
@@ -42,5 +50,6 @@ export function resolveClientOptions(options: FastdfsClientOptions): ResolvedCli
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 2_000, false),
     networkTimeoutMs: positive('networkTimeoutMs', options.networkTimeoutMs, 10_000, false),
     trackerCooldownMs: positive('trackerCooldownMs', options.trackerCooldownMs, 5_000, false),
+    storageAssignmentTtlMs: options.storageAssignmentTtlMs === 0 ? 0 : positive('storageAssignmentTtlMs', options.storageAssignmentTtlMs, 1_000, false),
   };
 }
