@@ -2,7 +2,7 @@
 import '../packages/worker/src/start/threadpool.js';
 import { processMetricsRegistry, startApiRuntime } from '@avatar/api';
 import { FastdfsClient, startDevServer, type DevServer } from '@avatar/fastdfs';
-import { ConfigError, createDb, createLogger, demoUsers, loadConfig, migrateToLatest, UserDetailRepository } from '@avatar/shared';
+import { createDb, createLogger, demoUsers, exitOnStartupError, loadConfig, migrateToLatest, stopOnSignal, UserDetailRepository } from '@avatar/shared';
 import { startWorkerRuntime } from '@avatar/worker';
 
 /**
@@ -51,26 +51,12 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    void (async () => {
-      await api.close();
-      await worker.close();
-      await fastdfs.close();
-      await devServer?.close();
-    })().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  stopOnSignal(logger, 'system', async () => {
+    await api.close();
+    await worker.close();
+    await fastdfs.close();
+    await devServer?.close();
+  });
 }
 
 /** One-machine convenience: the default database is created if the server does not have it yet. */
@@ -90,7 +76,4 @@ async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+main().catch(exitOnStartupError);

@@ -7,3 +7,4 @@ export * from './services/upload-journal.js';
 export * from './queue/index.js';
 export * from './logger.js';
 export * from './demo-users.js';
+export * from './process/process-lifecycle.js';

@@ -1,5 +1,5 @@
 import { FastdfsClient } from '@avatar/fastdfs';
-import { ConfigError, createLogger, loadConfig } from '@avatar/shared';
+import { createLogger, exitOnStartupError, loadConfig, stopOnSignal } from '@avatar/shared';
 import { startApiRuntime } from '../api-runtime.js';
 
 /** The API process alone, as a deployment runs it. */
@@ -9,24 +9,11 @@ async function main(): Promise<void> {
   const fastdfs = new FastdfsClient({ trackers: config.fastdfs.trackers.join(','), poolSize: config.fastdfs.poolSize });
   const api = await startApiRuntime(config, logger, fastdfs);
   logger.info({ url: api.url }, 'api listening');
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'api stopping: draining requests in flight');
-    void api
-      .close()
-      .then(() => fastdfs.close())
-      .then(() => process.exit(0), (error: unknown) => {
-        logger.error({ err: error }, 'unclean shutdown');
-        process.exit(1);
-      });
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  stopOnSignal(logger, 'api', async () => {
+    // stop taking uploads, let those in flight finish, then close connections
+    await api.close();
+    await fastdfs.close();
+  });
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+main().catch(exitOnStartupError);

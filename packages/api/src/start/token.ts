@@ -1,5 +1,5 @@
 import { createSigner } from 'fast-jwt';
-import { ConfigError, loadConfig } from '@avatar/shared';
+import { exitOnStartupError, loadConfig } from '@avatar/shared';
 
 /**
  * `pnpm token <userId> [--admin] [--ttl 3600]`: prints a bearer token signed with JWT_SECRET
@@ -26,6 +26,5 @@ function main(argv: string[]): void {
 try {
   main(process.argv.slice(2));
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
+  exitOnStartupError(error);
 }

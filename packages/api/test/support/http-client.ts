@@ -6,23 +6,16 @@ export interface UploadResponse {
   body: Record<string, unknown>;
 }
 
-/** POSTs a multipart upload over real HTTP, as a browser or curl would. */
+/** POSTs a multipart upload over real HTTP, as a browser or curl would; the answer parsed as JSON. */
 export async function postAvatar(
   baseUrl: string,
   userId: number | string,
   token: string | undefined,
   file: Buffer,
-  options: { contentType?: string; filename?: string; field?: string; headers?: Record<string, string> } = {},
+  options: UploadOptions = {},
 ): Promise<UploadResponse> {
-  const form = new FormData();
-  form.append(options.field ?? 'file', new Blob([new Uint8Array(file)], { type: options.contentType ?? 'image/jpeg' }), options.filename ?? 'photo.jpg');
-  const response = await fetch(`${baseUrl}/v1/users/${userId}/avatar`, {
-    method: 'POST',
-    body: form,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers },
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  const { status, headers, text } = await postAvatarText(baseUrl, userId, token, file, options);
+  return { status, headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
 export async function getJson(url: string, token?: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
@@ -64,13 +57,20 @@ export interface TextResponse {
   text: string;
 }
 
+export interface UploadOptions {
+  contentType?: string;
+  filename?: string;
+  field?: string;
+  headers?: Record<string, string>;
+}
+
 /** Like `postAvatar`, but keeps the body as text, for answers that may not be JSON at all. */
 export async function postAvatarText(
   baseUrl: string,
   userId: number | string,
   token: string | undefined,
   file: Buffer,
-  options: { contentType?: string; filename?: string; field?: string; headers?: Record<string, string> } = {},
+  options: UploadOptions = {},
 ): Promise<TextResponse> {
   const form = new FormData();
   form.append(options.field ?? 'file', new Blob([new Uint8Array(file)], { type: options.contentType ?? 'image/jpeg' }), options.filename ?? 'photo.jpg');

@@ -1,4 +1,4 @@
-import { createDb, loadConfig, migrateToLatest, ConfigError } from '../index.js';
+import { createDb, exitOnStartupError, loadConfig, migrateToLatest } from '../index.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -11,7 +11,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+main().catch(exitOnStartupError);

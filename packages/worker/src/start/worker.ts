@@ -1,7 +1,7 @@
 // must run before anything touches the libuv threadpool: sharp's parallelism comes from it
 import './threadpool.js';
 import { FastdfsClient } from '@avatar/fastdfs';
-import { ConfigError, createLogger, loadConfig } from '@avatar/shared';
+import { createLogger, exitOnStartupError, loadConfig, stopOnSignal } from '@avatar/shared';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startOpsServer } from '../ops/ops-server.js';
 import { startWorkerRuntime } from '../worker-runtime.js';
@@ -19,25 +19,12 @@ async function main(): Promise<void> {
       ? undefined
       : await startOpsServer({ host: config.http.host, port: config.worker.metricsPort, registry: metrics, ready: () => runtime.ready() });
   if (ops) logger.info({ port: ops.port }, 'worker health and metrics listening');
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, graceMs: config.worker.shutdownGraceMs }, 'worker stopping: finishing active jobs');
-    void runtime
-      .close()
-      .then(() => ops?.close())
-      .then(() => fastdfs.close())
-      .then(() => process.exit(0), (error: unknown) => {
-        logger.error({ err: error }, 'unclean shutdown');
-        process.exit(1);
-      });
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  stopOnSignal(logger, 'worker', async () => {
+    // active jobs finish within SHUTDOWN_GRACE_MS; the rest are handed back to the queue
+    await runtime.close();
+    await ops?.close();
+    await fastdfs.close();
+  });
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+main().catch(exitOnStartupError);
