@@ -3,6 +3,7 @@ import { Command, Status } from '../protocol/commands.js';
 import { type PacketHeader, decodeHeader, writeHeader } from '../protocol/header.js';
 import { HEADER_SIZE } from '../protocol/sizes.js';
 import { SocketReader } from './socket-reader.js';
+import { listen } from './listen.js';
 
 export interface FrameContext {
   readonly header: PacketHeader;
@@ -60,14 +61,7 @@ export class FrameServer {
   }
 
   listen(host: string, port: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : port);
-      });
-    });
+    return listen(this.server, host, port);
   }
 
   /**

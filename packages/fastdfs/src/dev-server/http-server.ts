@@ -5,6 +5,7 @@ import { parseFileId } from '../file-id.js';
 import { contentTypeFor } from './content-type.js';
 import type { DiskStore } from './disk-store.js';
 import { decodeRemoteFileName } from './file-name.js';
+import { listen } from './listen.js';
 
 export interface HttpServerSettings {
   group: string;
@@ -59,14 +60,7 @@ export class HttpServer {
   }
 
   listen(host: string, port: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : port);
-      });
-    });
+    return listen(this.server, host, port);
   }
 
   async close(): Promise<void> {
