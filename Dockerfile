@@ -1,11 +1,14 @@
 # One image for every process; the compose file picks the command.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PNPM_HOME=/pnpm PATH=/pnpm:$PATH
-RUN npm install -g pnpm@12
+# pnpm 10: from 12.13 on, a built-in `pnpm token` shadows the project's script
+RUN npm install -g pnpm@10
 WORKDIR /app
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
 COPY packages ./packages
 COPY scripts ./scripts
 COPY tsconfig.base.json tsconfig.json ./
-RUN pnpm install --frozen-lockfile
+RUN pnpm install --frozen-lockfile --prod
+# the staging volume is mounted here; it must be writable by the unprivileged user
+RUN mkdir -p /staging && chown node:node /staging
 USER node

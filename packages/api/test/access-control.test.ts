@@ -214,6 +214,21 @@ describe('the queue dashboard', () => {
     expect((await getText(dashboard(), basic('admin', system.config.auth.adminPassword))).status).toBe(200);
     expect((await getText(dashboard(), bearer(system.token(7, { admin: true })))).status).toBe(200);
   });
+
+  it('keeps /metrics for operators: 401 to anyone else, Prometheus text with admin credentials', async () => {
+    problem(await getText(`${system.url}/metrics`), 401, 'unauthorized');
+    problem(await getText(`${system.url}/metrics`, bearer(system.token(1))), 401, 'unauthorized');
+    const scraped = await getText(`${system.url}/metrics`, basic('admin', system.config.auth.adminPassword));
+    expect(scraped.status).toBe(200);
+    expect(scraped.text).toContain('avatar_queue_jobs{queue="avatar-process",state="waiting"}');
+  });
+
+  it('says only which dependency is ready on /health/ready, never why one is not', async () => {
+    const ready = await getText(`${system.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.text)).toMatchObject({ status: 'ready', checks: { postgres: { ok: true }, redis: { ok: true }, fastdfs: { ok: true } } });
+    expect(ready.text).not.toMatch(/error|127\.0\.0\.1|password/i);
+  });
 });
 
 describe('Idempotency-Key', () => {
@@ -352,7 +367,7 @@ describe('a public-key (RS256) setup', () => {
   const probe = (token: string) => getText(`${rsa.url}/v1/uploads/${randomUUID()}`, bearer(token));
 
   beforeAll(async () => {
-    rsa = await startTestSystem({ worker: false, env: { JWT_PUBLIC_KEY: publicPem } });
+    rsa = await startTestSystem({ worker: false, env: { JWT_PUBLIC_KEY: publicPem, JWT_SECRET: '' } });
   });
   afterAll(async () => {
     await rsa?.close();

@@ -37,6 +37,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET[\s\S]*ADMIN_PASSWORD/);
   });
 
+  it('refuses both a JWT secret and a public key, which would make one of them silently unused', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(32), JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----' })).toThrow(/not both/);
+  });
+
   it('requires a public URL when real trackers are configured', () => {
     expect(() => loadConfig({ FDFS_TRACKERS: '10.0.0.1:22122' })).toThrow(/FDFS_PUBLIC_URL/);
   });

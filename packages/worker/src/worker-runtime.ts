@@ -64,7 +64,16 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
   const files = new AvatarFileStore(fastdfs);
   const staged = new StagedOriginals(config.stagingDir);
   const scheduleDeletion = async (job: DeleteFilesJob): Promise<void> => {
-    await cleanupQueue.add(jobNames.deleteFiles, job, job.uploadId ? { jobId: `delete-${job.uploadId}` } : {});
+    if (!job.uploadId) {
+      await cleanupQueue.add(jobNames.deleteFiles, job);
+      return;
+    }
+    // one deletion job per upload; BullMQ ignores an add whose id exists, so a deletion that
+    // failed for good (kept for inspection) is retried rather than silently skipped
+    const jobId = `delete-${job.uploadId}`;
+    const existing = await cleanupQueue.getJob(jobId);
+    if (existing && (await existing.isFailed())) await existing.retry();
+    else await cleanupQueue.add(jobNames.deleteFiles, job, { jobId });
   };
   const processDeps = {
     db,
@@ -91,9 +100,11 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
     stalledInterval: 10_000,
     maxStalledCount: 5,
   };
+  // BullMQ treats connections passed in as shared and never closes them: close() does
+  const workerConnections = [createRedis(config.redis.url, 'worker'), createRedis(config.redis.url, 'worker')] as const;
   const workers = [
-    new Worker(AVATAR_QUEUE, dispatch(handlers), { ...workerOptions, connection: createRedis(config.redis.url, 'worker'), concurrency: config.worker.concurrency }),
-    new Worker(CLEANUP_QUEUE, dispatch(handlers), { ...workerOptions, connection: createRedis(config.redis.url, 'worker'), concurrency: 4 }),
+    new Worker(AVATAR_QUEUE, dispatch(handlers), { ...workerOptions, connection: workerConnections[0], concurrency: config.worker.concurrency }),
+    new Worker(CLEANUP_QUEUE, dispatch(handlers), { ...workerOptions, connection: workerConnections[1], concurrency: 4 }),
   ];
   for (const worker of workers) {
     worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, queue: worker.name, attempt: job?.attemptsMade, err: error }, 'job failed'));
@@ -102,7 +113,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
 
   const sweepers = [
     runPeriodically('outbox', config.sweeper.intervalMs, () => sweepOutbox({ db, staged, scheduleDeletion, sizes: config.avatar.sizes, queue: avatarQueue, logger }, { olderThanMs: config.sweeper.outboxGraceMs }), logger),
-    runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ db, staged, stagingDir: config.stagingDir }, { graceMs: config.sweeper.graceMs }), logger),
+    runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ db, staged, stagingDir: config.stagingDir, logger }, { graceMs: config.sweeper.graceMs }), logger),
     runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ db, userDetailTable: config.tables.userDetail, sizes: config.avatar.sizes, scheduleDeletion }, { graceMs: config.sweeper.graceMs }), logger),
   ];
   if (options.metrics) observeWorkers(workers, options.metrics);
@@ -116,6 +127,8 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
     async close(graceMs = config.worker.shutdownGraceMs) {
       await Promise.all(sweepers.map((s) => s.stop()));
       const graceful = Promise.all(workers.map((w) => w.close()));
+      // if the grace period wins the race, a late rejection must not go unhandled
+      graceful.catch((error: unknown) => logger.warn({ err: error }, 'graceful worker close failed'));
       const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {
         logger.warn({ graceMs }, 'jobs still active after the grace period; handing them back');
@@ -123,6 +136,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
       }
       await Promise.all([avatarQueue.close(), cleanupQueue.close()]);
       producer.disconnect();
+      for (const connection of workerConnections) connection.disconnect();
       await db.destroy();
     },
   };

@@ -64,9 +64,24 @@ export class UploadEventListener {
       this.logger.warn({ err: error }, 'event listener connection lost');
       this.scheduleReconnect();
     });
-    await client.connect();
-    await client.query(`LISTEN ${UPLOAD_EVENTS_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${UPLOAD_EVENTS_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    // closed while connecting: this connection would keep the process alive
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.client = client;
+  }
+
+  /** True while notifications can arrive; waiters then need the table far less often. */
+  get listening(): boolean {
+    return this.client !== undefined;
   }
 
   private scheduleReconnect(): void {

@@ -16,9 +16,12 @@ export function toSnapshot(upload: Upload): UploadSnapshot {
   };
 }
 
-/** Every visible change appends an event, so the event number identifies the snapshot. */
+/**
+ * Status changes append an event; bookkeeping (removing the staged original, marking files
+ * deleted) only moves `updated_at`, which the snapshot shows too: both go into the tag.
+ */
 export function snapshotEtag(upload: Upload): string {
-  return `"${upload.id}.${upload.lastEventSeq}"`;
+  return `"${upload.id}.${upload.lastEventSeq}.${upload.updatedAt.getTime()}"`;
 }
 
 export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {

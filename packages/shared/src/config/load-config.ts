@@ -8,7 +8,7 @@ const DEV_ADMIN_PASSWORD = 'dev-admin';
 export interface Config {
   env: ParsedEnv['NODE_ENV'];
   logLevel: ParsedEnv['LOG_LEVEL'];
-  http: { host: string; port: number; publicBaseUrl: string | undefined; trustProxy: boolean; bodyTimeoutMs: number };
+  http: { host: string; port: number; trustProxy: boolean; bodyTimeoutMs: number };
   databaseUrl: string;
   databasePoolMax: number;
   redis: { url: string; prefix: string };
@@ -53,6 +53,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) problems.push('JWT_SECRET: required in production (or JWT_PUBLIC_KEY)');
   if (production && !e.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD: required in production');
   if (production && e.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: the development secret cannot be used in production');
+  if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) problems.push('JWT_SECRET: set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS/ES/EdDSA), not both');
   if (e.FDFS_TRACKERS && !e.FDFS_PUBLIC_URL) problems.push('FDFS_PUBLIC_URL: required when FDFS_TRACKERS is set');
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -60,7 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, publicBaseUrl: e.PUBLIC_BASE_URL, trustProxy: e.TRUST_PROXY, bodyTimeoutMs: e.UPLOAD_BODY_TIMEOUT_MS },
+    http: { host: e.HOST, port: e.PORT, trustProxy: e.TRUST_PROXY, bodyTimeoutMs: e.UPLOAD_BODY_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },

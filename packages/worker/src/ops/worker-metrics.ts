@@ -20,7 +20,11 @@ export function observeWorkers(workers: readonly Worker[], registry: Registry): 
   };
   for (const worker of workers) {
     worker.on('completed', (job, result) => record(worker.name, job, typeof result === 'string' ? result : 'completed'));
-    worker.on('failed', (job) => record(worker.name, job, job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'retry' : 'failed'));
+    worker.on('failed', (job, error) => {
+      // an UnrecoverableError ends the job whatever attempts remain
+      const final = error.name === 'UnrecoverableError' || !job || job.attemptsMade >= (job.opts.attempts ?? 1);
+      record(worker.name, job, final ? 'failed' : 'retry');
+    });
     worker.on('stalled', () => jobs.inc({ queue: worker.name, outcome: 'stalled' }));
   }
 }

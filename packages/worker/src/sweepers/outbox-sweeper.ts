@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { UploadJournal, UploadsRepository, isErrorCode, jobNames, type Db, type Logger, type ProcessAvatarJob } from '@avatar/shared';
 import type { ProcessAvatarDeps } from '../domain/process-avatar.js';
 import { recordFailed } from '../jobs/process-avatar-job.js';
+import { forEachIsolated } from './for-each-isolated.js';
 
 export interface OutboxSweepResult {
   reenqueued: number;
@@ -22,7 +23,7 @@ export async function sweepOutbox(
   const journal = new UploadJournal(deps.db);
   const stale = await uploads.findStale(new Date(Date.now() - options.olderThanMs), options.batch ?? 500);
   const result: OutboxSweepResult = { reenqueued: 0, failed: 0 };
-  for (const upload of stale) {
+  await forEachIsolated(stale, deps.logger, 'outbox', (u) => u.id, async (upload) => {
     const job = await deps.queue.getJob(upload.id);
     const state = job ? await job.getState() : 'missing';
     if (state === 'missing' || state === 'unknown' || state === 'completed') {
@@ -36,7 +37,7 @@ export async function sweepOutbox(
       await recordFailed(deps, journal, upload.id, { code, message: reason || 'processing failed' });
       result.failed++;
     }
-  }
+  });
   if (result.reenqueued + result.failed > 0) deps.logger.warn(result, 'outbox sweep repaired uploads');
   return result;
 }

@@ -6,8 +6,13 @@ import { eventsQuery, eventsSchema, problemSchema, uploadIdParams } from '../../
 import { loadVisibleUpload } from './get-upload.js';
 
 const MAX_EVENTS = 200;
-/** Re-read the table at least this often while waiting, in case a notification was missed. */
-const RECHECK_MS = 2_000;
+/**
+ * Re-read the table at least this often while waiting: rarely while notifications arrive (a
+ * missed one costs only latency), often while the listener is reconnecting. Each waiter
+ * costs a query per interval, so this bounds the load of many idle long polls.
+ */
+const RECHECK_LISTENING_MS = 10_000;
+const RECHECK_DEAF_MS = 1_000;
 
 /** GET /v1/uploads/:uploadId/events?after=SEQ&wait=SECONDS — the long poll. */
 export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -31,7 +36,8 @@ export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps):
 
     let found: UploadEvent[] = await events.listAfter(upload.id, after, MAX_EVENTS);
     while (found.length === 0 && !isTerminal(upload.status) && Date.now() < deadline && !gone.signal.aborted && !app.isDraining()) {
-      await deps.events.waitFor(upload.id, Math.min(RECHECK_MS, deadline - Date.now()), gone.signal);
+      const recheck = deps.events.listening ? RECHECK_LISTENING_MS : RECHECK_DEAF_MS;
+      await deps.events.waitFor(upload.id, Math.min(recheck, deadline - Date.now()), gone.signal);
       found = await events.listAfter(upload.id, after, MAX_EVENTS);
       if (found.length === 0) upload = (await uploads.findById(upload.id)) ?? upload;
     }

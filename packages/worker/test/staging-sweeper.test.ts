@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { UploadJournal, createLogger } from '@avatar/shared';
+import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
+import { StagedOriginals } from '../src/adapters/staged-originals.js';
+import { sweepStaging } from '../src/sweepers/staging-sweeper.js';
+
+let tdb: TestDatabase;
+let dir: string;
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  dir = await mkdtemp(path.join(tmpdir(), 'staging-sweep-'));
+});
+afterAll(async () => {
+  await tdb.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function accepted(stagedPath: string, status: 'queued' | 'failed'): Promise<string> {
+  const journal = new UploadJournal(tdb.db);
+  const upload = await journal.accept({ id: randomUUID(), userId: 1, idempotencyKey: null, declaredType: null, detectedType: 'image/png', sizeBytes: 1, sha256: 'x', width: 1, height: 1, stagedPath });
+  if (status === 'failed') await journal.record(upload.id, { status: 'failed', patch: { errorCode: 'x', errorMessage: 'x' }, event: { type: 'failed', data: { code: 'x', message: 'x' } } });
+  return upload.id;
+}
+
+it('removes originals of finished uploads and old unclaimed files, keeps live ones, and skips a bad row instead of stopping', async () => {
+  const finished = path.join(dir, 'finished.upload');
+  const live = path.join(dir, 'live.upload');
+  const strayOld = path.join(dir, 'stray-old.upload');
+  const strayNew = path.join(dir, 'stray-new.upload');
+  for (const file of [finished, live, strayOld, strayNew]) await writeFile(file, 'x');
+  const longAgo = new Date(Date.now() - 3_600_000);
+  for (const file of [live, strayOld]) await utimes(file, longAgo, longAgo);
+  // a row naming a path outside the staging folder: the sweeper must refuse it and go on
+  await accepted('/etc/passwd', 'failed');
+  const finishedId = await accepted(finished, 'failed');
+  await accepted(live, 'queued');
+
+  const removed = await sweepStaging(
+    { db: tdb.db, staged: new StagedOriginals(dir), stagingDir: dir, logger: createLogger({ level: 'silent', name: 'test' }) },
+    { graceMs: 600_000 },
+  );
+  expect(removed).toBe(2);
+  expect((await readdir(dir)).sort()).toEqual(['live.upload', 'stray-new.upload']);
+  expect((await tdb.db('uploads').where({ id: finishedId }).first()).staged_path).toBeNull();
+});
