@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { AppError } from '@avatar/shared';
 import type { Principal } from '../plugins/app/authenticate.js';
 
@@ -11,8 +12,9 @@ export function uploadLinks(uploadId: string): { statusUrl: string; eventsUrl: s
   return { statusUrl: `/v1/uploads/${uploadId}`, eventsUrl: `/v1/uploads/${uploadId}/events` };
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const uuid = z.uuid();
 
+/** Upload ids are uuids; anything else is "no such upload" without asking the database. */
 export function isUuid(value: string): boolean {
-  return uuidPattern.test(value);
+  return uuid.safeParse(value).success;
 }

@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile, type FileHa
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { parseRemoteName } from '../file-id.js';
+import { hex2 } from './file-name.js';
 
 /** Files per sub-folder before the round robin moves on, as the real storage's default. */
 const FILES_PER_FOLDER = 100;
@@ -155,6 +156,3 @@ export class DiskStore {
   }
 }
 
-function hex2(value: number): string {
-  return value.toString(16).toUpperCase().padStart(2, '0');
-}

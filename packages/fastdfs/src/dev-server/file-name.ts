@@ -92,7 +92,8 @@ export function formatTail(ext: string, digits?: string): string {
   return ext.length === 0 ? pad : `${pad}.${ext}`;
 }
 
-function hex2(value: number): string {
+/** Two upper-case hex digits, as storage names its path index and sub-folders. */
+export function hex2(value: number): string {
   return value.toString(16).toUpperCase().padStart(2, '0');
 }
 
