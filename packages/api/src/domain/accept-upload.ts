@@ -18,7 +18,7 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 export interface AcceptUploadDeps {
   journal: UploadJournal;
   uploads: UploadsRepository;
-  queue: Queue<ProcessAvatarJob>;
+  queue: Pick<Queue<ProcessAvatarJob>, 'add' | 'getJob'>;
   removeStaged: (path: string) => Promise<void>;
   logger: Pick<FastifyBaseLogger, 'warn' | 'error'>;
 }
@@ -81,6 +81,8 @@ export async function acceptUpload(deps: AcceptUploadDeps, input: AcceptUploadIn
   try {
     await deps.queue.add(jobNames.processAvatar, { uploadId: upload.id }, { jobId: upload.id });
   } catch (error) {
+    // a timed-out add may still have landed (only its answer was lost): then it is accepted
+    if (await jobExists(deps, upload.id)) return { upload, replayed: false };
     deps.logger.warn({ err: error, uploadId: upload.id }, 'enqueue failed; withdrawing the upload');
     await withdraw(deps, upload);
     throw asUnavailable(error);
@@ -101,6 +103,14 @@ async function findReplay(deps: AcceptUploadDeps, input: AcceptUploadInput): Pro
     throw new AppError('idempotency_conflict', 'This Idempotency-Key was used for a different file', { extra: { uploadId: earlier.id } });
   }
   return earlier;
+}
+
+async function jobExists(deps: AcceptUploadDeps, uploadId: string): Promise<boolean> {
+  try {
+    return (await deps.queue.getJob(uploadId)) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job, Queue } from 'bullmq';
+import { AppError, UploadJournal, UploadsRepository, createLogger, type ProcessAvatarJob } from '@avatar/shared';
+import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
+import { acceptUpload, type AcceptUploadDeps } from '../src/domain/accept-upload.js';
+
+type QueueDouble = Pick<Queue<ProcessAvatarJob>, 'add' | 'getJob'>;
+
+/** A queue whose `add` fails; `landed` says whether the job got into Redis anyway (a lost answer). */
+function failingQueue(landed: boolean): QueueDouble & { jobs: Set<string> } {
+  const jobs = new Set<string>();
+  return {
+    jobs,
+    add: (async (_name: string, _data: ProcessAvatarJob, opts?: { jobId?: string }) => {
+      if (landed && opts?.jobId) jobs.add(opts.jobId);
+      throw Object.assign(new Error('Command timed out'), { name: 'Error' });
+    }) as unknown as QueueDouble['add'],
+    getJob: (async (id: string) => (jobs.has(id) ? ({ id } as Job<ProcessAvatarJob>) : undefined)) as unknown as QueueDouble['getJob'],
+  };
+}
+
+let tdb: TestDatabase;
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+});
+afterAll(async () => {
+  await tdb.drop();
+});
+
+function deps(queue: QueueDouble, removed: string[]): AcceptUploadDeps {
+  return {
+    journal: new UploadJournal(tdb.db),
+    uploads: new UploadsRepository(tdb.db),
+    queue,
+    removeStaged: async (p) => {
+      removed.push(p);
+    },
+    logger: createLogger({ level: 'silent', name: 'test' }),
+  };
+}
+
+const input = (path: string) => ({
+  userId: 1,
+  idempotencyKey: undefined,
+  declaredType: 'image/jpeg',
+  staged: { path, sizeBytes: 10, sha256: 'abc', head: Buffer.alloc(0) },
+  image: { mime: 'image/jpeg', ext: 'jpg', width: 10, height: 10, frames: 1 },
+});
+
+describe('acceptUpload when the enqueue fails', () => {
+  it('withdraws the upload and answers 503 when the job did not land: nothing half-done', async () => {
+    const removed: string[] = [];
+    const error = await acceptUpload(deps(failingQueue(false), removed), input('/staging/a.upload')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('service_unavailable');
+    expect(await tdb.db('uploads').count<Array<{ count: string }>>({ count: '*' }).first()).toEqual({ count: '0' });
+    expect(removed).toEqual(['/staging/a.upload']);
+  });
+
+  it('keeps the upload (202) when the add landed and only its answer was lost', async () => {
+    const removed: string[] = [];
+    const queue = failingQueue(true);
+    const { upload } = await acceptUpload(deps(queue, removed), input('/staging/b.upload'));
+    expect(queue.jobs.has(upload.id)).toBe(true);
+    expect((await tdb.db('uploads').where({ id: upload.id }).first()).status).toBe('queued');
+    expect(removed).toEqual([]);
+  });
+});
