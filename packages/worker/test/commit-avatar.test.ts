@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UploadsRepository, UserDetailRepository } from '@avatar/shared';
 import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
 import { commitAvatar } from '../src/domain/commit-avatar.js';
@@ -12,6 +12,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await tdb?.drop();
 });
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function addUser(id: number): Promise<void> {
+  await new UserDetailRepository(tdb.db, tables).ensureUsers([{ id, username: `user${id}` }]);
+}
+
+/** The user is deleted (another connection, committed) right after `userExists` saw it. */
+function deleteUserAfterExistenceCheck(): void {
+  const userExists = UserDetailRepository.prototype.userExists;
+  vi.spyOn(UserDetailRepository.prototype, 'userExists').mockImplementation(async function (this: UserDetailRepository, userId: number) {
+    const exists = await userExists.call(this, userId);
+    await tdb.db('users').where({ id: userId }).delete();
+    return exists;
+  });
+}
 
 describe('commitAvatar: the per-user commit decides done or superseded', () => {
   it('an older upload committing after a newer one ends superseded and leaves the newer avatar', async () => {
@@ -55,5 +72,38 @@ describe('commitAvatar: the per-user commit decides done or superseded', () => {
     await tdb.db('users').where({ id: 4 }).delete();
     expect(await commitAvatar(tdb.db, tables, upload, variantsFor('gone'))).toEqual({ kind: 'user_gone' });
     expect(await tdb.db('user_detail').where({ user_id: 4 }).first()).toBeUndefined();
+  });
+
+  it('a user deleted between the existence check and the user_detail insert gives user_gone, not an error', async () => {
+    await addUser(5);
+    const upload = await startProcessing(tdb.db, await acceptUpload(tdb.db, 5));
+    deleteUserAfterExistenceCheck();
+    expect(await commitAvatar(tdb.db, tables, upload, variantsFor('gone5'))).toEqual({ kind: 'user_gone' });
+    expect(await tdb.db('user_detail').where({ user_id: 5 }).first()).toBeUndefined();
+    expect((await new UploadsRepository(tdb.db).findById(upload.id))?.status).toBe('processing');
+  });
+
+  it("lockForAvatarChange maps the foreign key violation to 'user gone' and leaves the caller's transaction usable", async () => {
+    await addUser(6);
+    deleteUserAfterExistenceCheck();
+    await tdb.db.transaction(async (trx) => {
+      expect(await new UserDetailRepository(trx, tables).lockForAvatarChange(6)).toBeUndefined();
+      // a failed statement outside a savepoint would have aborted the transaction (25P02)
+      expect(await trx('user_detail').where({ user_id: 6 }).first()).toBeUndefined();
+    });
+  });
+
+  it("avatar_accepted_at is the committed upload's created_at to the microsecond", async () => {
+    await addUser(7);
+    const upload = await startProcessing(tdb.db, await acceptUpload(tdb.db, 7));
+    // a time with microseconds, which a JS Date (milliseconds) cannot carry
+    await tdb.db('uploads').where({ id: upload.id }).update({ created_at: tdb.db.raw(`'2024-05-01 12:34:56.123456+00'::timestamptz`) });
+    expect((await commitAvatar(tdb.db, tables, upload, variantsFor('micro'))).kind).toBe('done');
+    const result = await tdb.db.raw<{ rows: Array<{ same: boolean; micros: string }> }>(
+      `select d.avatar_accepted_at = u.created_at as same, to_char(d.avatar_accepted_at at time zone 'UTC', 'US') as micros
+         from user_detail d join uploads u on u.id = d.avatar_upload_id where d.user_id = ?`,
+      [7],
+    );
+    expect(result.rows).toEqual([{ same: true, micros: '123456' }]);
   });
 });

@@ -17,6 +17,8 @@ export interface Upload {
   stagedPath: string | null;
   masterFileId: string | null;
   variants: AvatarVariant[] | null;
+  /** The run that last started processing it; only that run may write to it (see UploadJournal.record). */
+  claimToken: string | null;
   errorCode: string | null;
   errorMessage: string | null;
   attempts: number;

@@ -18,6 +18,7 @@ interface UploadRow {
   staged_path: string | null;
   master_file_id: string | null;
   variants: AvatarVariant[] | null;
+  claim_token: string | null;
   error_code: string | null;
   error_message: string | null;
   attempts: number;
@@ -33,6 +34,7 @@ export interface UploadPatch {
   stagedPath?: string | null;
   masterFileId?: string | null;
   variants?: AvatarVariant[] | null;
+  claimToken?: string | null;
   errorCode?: string | null;
   errorMessage?: string | null;
   attempts?: number;
@@ -55,6 +57,7 @@ function toUpload(row: UploadRow): Upload {
     stagedPath: row.staged_path,
     masterFileId: row.master_file_id,
     variants: row.variants,
+    claimToken: row.claim_token,
     errorCode: row.error_code,
     errorMessage: row.error_message,
     attempts: row.attempts,
@@ -71,6 +74,7 @@ function toRowPatch(patch: UploadPatch): Partial<UploadRow> {
   if (patch.stagedPath !== undefined) row.staged_path = patch.stagedPath;
   if (patch.masterFileId !== undefined) row.master_file_id = patch.masterFileId;
   if (patch.variants !== undefined) row.variants = patch.variants === null ? null : (JSON.stringify(patch.variants) as unknown as AvatarVariant[]);
+  if (patch.claimToken !== undefined) row.claim_token = patch.claimToken;
   if (patch.errorCode !== undefined) row.error_code = patch.errorCode;
   if (patch.errorMessage !== undefined) row.error_message = patch.errorMessage;
   if (patch.attempts !== undefined) row.attempts = patch.attempts;
@@ -138,9 +142,14 @@ export class UploadsRepository {
     await this.db('uploads').where({ id }).update({ idempotency_key: null });
   }
 
-  async update(id: string, patch: UploadPatch): Promise<Upload | undefined> {
+  /**
+   * Applies `patch`; undefined when no row matched. With `claim`, only while the row still
+   * holds that claim token: a run that lost its upload to another run changes nothing.
+   */
+  async update(id: string, patch: UploadPatch, options: { claim?: string } = {}): Promise<Upload | undefined> {
+    const match = options.claim === undefined ? { id } : { id, claim_token: options.claim };
     const [row] = await this.db<UploadRow>('uploads')
-      .where({ id })
+      .where(match)
       .update({ ...toRowPatch(patch), updated_at: this.db.raw('clock_timestamp()') as unknown as Date })
       .returning('*');
     return row ? toUpload(row as UploadRow) : undefined;

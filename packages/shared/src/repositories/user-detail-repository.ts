@@ -12,13 +12,16 @@ interface DetailRow {
   updated_at: Date;
 }
 
+/** The committed upload's avatar; its acceptance time is read from `uploads` in SQL (see setAvatar). */
 export interface AvatarRecord {
   avatar: string;
   fileId: string;
   uploadId: string;
   variants: AvatarVariant[];
-  acceptedAt: Date;
 }
+
+/** PostgreSQL's SQLSTATE for a foreign key violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 export interface CurrentAvatar extends UserAvatar {
   acceptedAt: Date | null;
@@ -60,8 +63,25 @@ export class UserDetailRepository {
    */
   async lockForAvatarChange(userId: number): Promise<CurrentAvatar | undefined> {
     if (!(await this.userExists(userId))) return undefined;
-    await this.db(this.tables.userDetail).insert({ user_id: userId }).onConflict('user_id').ignore();
+    if (!(await this.insertEmptyDetail(userId))) return undefined;
     return this.findAvatar(userId, { forUpdate: true });
+  }
+
+  /**
+   * Adds the user's `user_detail` row if missing; false when the user was deleted after
+   * `userExists` looked (the row's foreign key refuses it), which is "user gone", not an error.
+   */
+  private async insertEmptyDetail(userId: number): Promise<boolean> {
+    try {
+      // in a savepoint when the caller is in a transaction: a failed insert would abort it all
+      await this.db.transaction(async (trx) => {
+        await trx(this.tables.userDetail).insert({ user_id: userId }).onConflict('user_id').ignore();
+      });
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) return false;
+      throw error;
+    }
   }
 
   async setAvatar(userId: number, record: AvatarRecord): Promise<void> {
@@ -72,7 +92,8 @@ export class UserDetailRepository {
         avatar_file_id: record.fileId,
         avatar_upload_id: record.uploadId,
         avatar_variants: JSON.stringify(record.variants),
-        avatar_accepted_at: record.acceptedAt,
+        // from the upload's row in SQL: created_at has microseconds, which a JS Date would drop
+        avatar_accepted_at: this.db.raw('(select created_at from uploads where id = ?)', [record.uploadId]),
         updated_at: this.db.fn.now(),
       });
   }

@@ -11,6 +11,11 @@ export interface UploadChange {
   event: NewUploadEvent;
 }
 
+export interface RecordOptions {
+  /** The recording run's claim token: the change applies only while the row still holds it. */
+  claim?: string;
+}
+
 /**
  * The only writer of upload status and events: each change updates the row and appends the
  * numbered event in one transaction, under the row's lock, and respects the state machine,
@@ -37,17 +42,20 @@ export class UploadJournal {
   /**
    * Applies `change` and returns the updated upload, or undefined when the upload is gone or
    * the change is not allowed from its current status (terminal uploads take no events).
-   * Pass `trx` to make the change part of a larger transaction.
+   * Pass `trx` to make the change part of a larger transaction. With `claim`, the change is
+   * also refused unless the row still holds that claim token: BullMQ may run one job twice
+   * at once (a lost lock), and only the run that claimed the upload last may write to it.
    */
-  async record(uploadId: string, change: UploadChange, trx?: Knex.Transaction): Promise<Upload | undefined> {
-    if (trx) return this.recordIn(trx, uploadId, change);
-    return this.db.transaction((t) => this.recordIn(t, uploadId, change));
+  async record(uploadId: string, change: UploadChange, trx?: Knex.Transaction, options: RecordOptions = {}): Promise<Upload | undefined> {
+    if (trx) return this.recordIn(trx, uploadId, change, options);
+    return this.db.transaction((t) => this.recordIn(t, uploadId, change, options));
   }
 
-  private async recordIn(trx: Knex.Transaction, uploadId: string, change: UploadChange): Promise<Upload | undefined> {
+  private async recordIn(trx: Knex.Transaction, uploadId: string, change: UploadChange, options: RecordOptions): Promise<Upload | undefined> {
     const uploads = new UploadsRepository(trx);
     const current = await uploads.findById(uploadId, { forUpdate: true });
     if (!current) return undefined;
+    if (options.claim !== undefined && current.claimToken !== options.claim) return undefined;
     if (change.status !== undefined) {
       if (!canTransition(current.status, change.status)) return undefined;
     } else if (isTerminal(current.status)) {

@@ -2,6 +2,7 @@ import {
   UploadJournal,
   UploadsRepository,
   UserDetailRepository,
+  isTerminal,
   type AvatarVariant,
   type Db,
   type Upload,
@@ -11,13 +12,16 @@ export type CommitOutcome =
   | { kind: 'done'; replaced: { uploadId: string | null; fileIds: string[] } | null }
   | { kind: 'superseded'; by: string }
   | { kind: 'user_gone' }
-  | { kind: 'already_terminal' };
+  | { kind: 'already_terminal' }
+  /** another run of the job claimed the upload: it owns the row, these variants and the staged original now */
+  | { kind: 'claim_lost' };
 
 /**
  * Where the avatar is committed. In one transaction, under a lock on the user's
  * `user_detail` row: if a newer accepted upload already set the avatar, this one is
  * superseded; otherwise `user_detail` points at these variants and the upload is `done`.
- * A retry after a commit that already happened changes nothing.
+ * A retry after a commit that already happened changes nothing. `upload` is the row as this
+ * run claimed it: the commit happens only while the row still holds its `claimToken`.
  */
 export async function commitAvatar(
   db: Db,
@@ -25,6 +29,8 @@ export async function commitAvatar(
   upload: Upload,
   variants: AvatarVariant[],
 ): Promise<CommitOutcome> {
+  const claim = upload.claimToken;
+  if (!claim) throw new Error('commitAvatar needs the upload as its run claimed it');
   return db.transaction(async (trx) => {
     const details = new UserDetailRepository(trx, tables);
     const uploads = new UploadsRepository(trx);
@@ -34,32 +40,41 @@ export async function commitAvatar(
 
     if (current.avatarUploadId === upload.id) {
       // the commit landed but the job died before it was acknowledged
-      const recorded = await journal.record(upload.id, doneChange(variants), trx);
-      return recorded ? { kind: 'done', replaced: null } : { kind: 'already_terminal' };
+      const recorded = await journal.record(upload.id, doneChange(variants), trx, { claim });
+      return recorded ? { kind: 'done', replaced: null } : refused(uploads, upload.id);
     }
     if (current.avatarUploadId && (await uploads.isAcceptedAfter(current.avatarUploadId, upload.id))) {
       const recorded = await journal.record(
         upload.id,
         { status: 'superseded', event: { type: 'superseded', data: { by: current.avatarUploadId } } },
         trx,
+        { claim },
       );
-      return recorded ? { kind: 'superseded', by: current.avatarUploadId } : { kind: 'already_terminal' };
+      return recorded ? { kind: 'superseded', by: current.avatarUploadId } : refused(uploads, upload.id);
     }
 
     const main = variants[0];
     if (!main) throw new Error('commitAvatar needs at least one variant');
-    const recorded = await journal.record(upload.id, doneChange(variants), trx);
-    if (!recorded) return { kind: 'already_terminal' };
+    const recorded = await journal.record(upload.id, doneChange(variants), trx, { claim });
+    if (!recorded) return refused(uploads, upload.id);
     await details.setAvatar(upload.userId, {
       avatar: main.url,
       fileId: main.fileId,
       uploadId: upload.id,
       variants,
-      acceptedAt: upload.createdAt,
     });
     const previousFileIds = current.variants.length > 0 ? current.variants.map((v) => v.fileId) : current.avatarFileId ? [current.avatarFileId] : [];
     return { kind: 'done', replaced: previousFileIds.length > 0 ? { uploadId: current.avatarUploadId, fileIds: previousFileIds } : null };
   });
+}
+
+/**
+ * Why the journal refused the commit: the upload is finished, or (still live) another run
+ * claimed it. The journal locked the row in this transaction, so the answer cannot change.
+ */
+async function refused(uploads: UploadsRepository, uploadId: string): Promise<CommitOutcome> {
+  const row = await uploads.findById(uploadId);
+  return row && !isTerminal(row.status) ? { kind: 'claim_lost' } : { kind: 'already_terminal' };
 }
 
 function doneChange(variants: AvatarVariant[]) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   AppError,
   UploadJournal,
@@ -11,7 +12,7 @@ import {
   type Logger,
   type Upload,
 } from '@avatar/shared';
-import { AvatarFileStore } from '../adapters/avatar-file-store.js';
+import { AvatarFileStore, type StoredVariant } from '../adapters/avatar-file-store.js';
 import type { StagedOriginals } from '../adapters/staged-originals.js';
 import type { RenderedVariant } from '../pipeline/render-avatar.js';
 import { commitAvatar } from './commit-avatar.js';
@@ -33,32 +34,58 @@ export interface ProcessAvatarDeps {
 export type ProcessOutcome = 'done' | 'superseded' | 'failed' | 'skipped';
 
 /**
+ * One run's claim on its upload. BullMQ delivers at least once: a worker that cannot renew
+ * its job lock keeps running while another worker takes the job. Each run writes a fresh
+ * token with its `processing` record, and every later write of the run holds only while the
+ * row keeps that token: the run that started last owns the upload, the other one stops.
+ */
+export interface RunClaim {
+  readonly token: string;
+  /** Set once `processing` is recorded with the token; the run's failure records are conditional from then on. */
+  held: boolean;
+}
+
+export function newRunClaim(): RunClaim {
+  return { token: randomUUID(), held: false };
+}
+
+/**
  * One upload, top to bottom: load → (skip if a newer avatar already won) → render →
  * store → commit → clean up. Each step is safe to repeat: a retry reuses file ids already
  * recorded, and a finished upload is never touched again. Throws to let BullMQ retry.
+ * Ends 'skipped' when another run claims the upload meanwhile: that run finishes it.
  */
-export async function processAvatar(deps: ProcessAvatarDeps, uploadId: string, attempt: number): Promise<ProcessOutcome> {
-  const uploads = new UploadsRepository(deps.db);
+export async function processAvatar(deps: ProcessAvatarDeps, uploadId: string, attempt: number, claim: RunClaim = newRunClaim()): Promise<ProcessOutcome> {
   const journal = new UploadJournal(deps.db);
 
-  const upload = await uploads.findById(uploadId);
-  if (!upload) throw new AppError('upload_not_found', `upload ${uploadId} is not recorded`);
-  if (isTerminal(upload.status)) {
-    await removeStagedOriginal(deps, upload);
+  const found = await new UploadsRepository(deps.db).findById(uploadId);
+  if (!found) throw new AppError('upload_not_found', `upload ${uploadId} is not recorded`);
+  if (isTerminal(found.status)) {
+    await removeStagedOriginal(deps, found);
     return 'skipped';
   }
-  const started = await journal.record(uploadId, { status: 'processing', patch: { attempts: attempt }, event: { type: 'processing', data: { attempt } } });
-  if (!started) return 'skipped';
+  // the row as this run claimed it, read under its lock: from here on an earlier run of the
+  // job can record nothing more, so what it left recorded is final
+  const upload = await journal.record(uploadId, {
+    status: 'processing',
+    patch: { attempts: attempt, claimToken: claim.token },
+    event: { type: 'processing', data: { attempt } },
+  });
+  if (!upload) return 'skipped';
+  claim.held = true;
+  const mine = { claim: claim.token };
 
   const newer = await newerAvatarUpload(deps, upload);
   if (newer) {
-    await journal.record(uploadId, { status: 'superseded', event: { type: 'superseded', data: { by: newer } } });
-    await deleteStoredFiles(deps, upload, 'superseded before processing');
-    await removeStagedOriginal(deps, upload);
+    const superseded = await journal.record(uploadId, { status: 'superseded', event: { type: 'superseded', data: { by: newer } } }, undefined, mine);
+    if (!superseded) return stepAside(deps, uploadId);
+    await deleteStoredFiles(deps, superseded, 'superseded before processing');
+    await removeStagedOriginal(deps, superseded);
     return 'superseded';
   }
 
-  const variants = upload.variants && upload.masterFileId ? upload.variants : await renderAndStore(deps, journal, upload);
+  const variants = upload.variants && upload.masterFileId ? upload.variants : await renderAndStore(deps, journal, upload, claim.token);
+  if (!variants) return stepAside(deps, uploadId);
   const outcome = await commitAvatar(deps.db, deps.tables, upload, variants);
   switch (outcome.kind) {
     case 'done':
@@ -69,53 +96,118 @@ export async function processAvatar(deps: ProcessAvatarDeps, uploadId: string, a
     case 'superseded':
       await deps.scheduleDeletion({ fileIds: variants.map((v) => v.fileId), uploadId, reason: `superseded by ${outcome.by}` });
       break;
-    case 'user_gone':
-      await journal.record(uploadId, {
-        status: 'failed',
-        patch: { errorCode: 'user_not_found', errorMessage: 'The user was deleted' },
-        event: { type: 'failed', data: { code: 'user_not_found', message: 'The user was deleted' } },
-      });
+    case 'user_gone': {
+      const failed = await journal.record(
+        uploadId,
+        {
+          status: 'failed',
+          patch: { errorCode: 'user_not_found', errorMessage: 'The user was deleted' },
+          event: { type: 'failed', data: { code: 'user_not_found', message: 'The user was deleted' } },
+        },
+        undefined,
+        mine,
+      );
+      // the variants are recorded on the row: whoever holds it now deletes them
+      if (!failed) return stepAside(deps, uploadId);
       await deps.scheduleDeletion({ fileIds: variants.map((v) => v.fileId), uploadId, reason: 'user deleted' });
       break;
+    }
     case 'already_terminal':
       break;
+    case 'claim_lost':
+      return stepAside(deps, uploadId);
   }
   await removeStagedOriginal(deps, upload);
   return outcome.kind === 'user_gone' ? 'failed' : outcome.kind === 'already_terminal' ? 'skipped' : outcome.kind;
 }
 
-async function renderAndStore(deps: ProcessAvatarDeps, journal: UploadJournal, upload: Upload): Promise<AvatarVariant[]> {
+/**
+ * Ends a run whose claim another run took (or whose upload finished meanwhile): the row,
+ * its recorded files and the staged original are the other run's to finish with.
+ */
+function stepAside(deps: Pick<ProcessAvatarDeps, 'logger'>, uploadId: string): ProcessOutcome {
+  deps.logger.info({ uploadId }, 'another run of the job claimed the upload or finished it; this run stops');
+  return 'skipped';
+}
+
+/**
+ * Renders and stores the set under this run's claim. Undefined when the claim was lost (or
+ * the upload finished) meanwhile; the files this run stored are then deleted again.
+ */
+async function renderAndStore(deps: ProcessAvatarDeps, journal: UploadJournal, upload: Upload, claim: string): Promise<AvatarVariant[] | undefined> {
   if (!upload.stagedPath) throw new AppError('staged_file_missing', 'The upload has no staged original');
+  const mine = { claim };
   const input = await deps.staged.read(upload.stagedPath);
   const rendered = await deps.render(input);
-  await journal.record(upload.id, { patch: { progress: 50 }, event: { type: 'progress', data: { step: 'rendered', percent: 50 } } });
+  const progressed = await journal.record(upload.id, { patch: { progress: 50 }, event: { type: 'progress', data: { step: 'rendered', percent: 50 } } }, undefined, mine);
+  if (!progressed) return undefined;
 
   const uploads = new UploadsRepository(deps.db);
   if (upload.masterFileId) {
-    // an earlier attempt died between storing and recording the whole set: drop that set (what
-    // of it exists) and store afresh, rather than trust slaves that may never have arrived
+    // an earlier run died between storing and recording the whole set, or lost its claim to
+    // this run (and can record nothing more): drop that set (what of it exists) and store
+    // afresh, rather than trust slaves that may never have arrived
     await deps.files.deleteFiles(storedSetFileIds(deps, upload));
-    await uploads.update(upload.id, { masterFileId: null });
+    if (!(await uploads.update(upload.id, { masterFileId: null }, mine))) return undefined;
   }
-  const stored = await deps.files.storeSet(rendered, async (masterFileId) => {
-    await uploads.update(upload.id, { masterFileId });
-  });
+  const stored = await storeUnderClaim(deps, uploads, upload.id, rendered, claim);
+  if (!stored) return undefined;
   const variants = stored.map((s) => ({ size: s.size, fileId: s.fileId, url: publicFileUrl(deps.publicUrl, s.fileId) }));
   const master = variants[0] as AvatarVariant;
   // A database error here is ambiguous (the commit may have landed), so the files are kept:
   // master_file_id names them, and the retry or the stored-files sweeper removes them if unused.
-  const recorded = await journal.record(upload.id, {
-    patch: { progress: 80, masterFileId: master.fileId, variants },
-    event: { type: 'stored', data: { fileId: master.fileId, variants } },
-  });
+  const recorded = await journal.record(
+    upload.id,
+    { patch: { progress: 80, masterFileId: master.fileId, variants }, event: { type: 'stored', data: { fileId: master.fileId, variants } } },
+    undefined,
+    mine,
+  );
   if (!recorded) {
-    // the upload finished meanwhile (e.g. failed by the outbox): nobody will use these files
-    await deps.files.deleteFiles(variants.map((v) => v.fileId)).catch((cleanupError: unknown) => {
-      deps.logger.error({ err: cleanupError, fileIds: variants.map((v) => v.fileId) }, 'could not remove unrecorded files; the sweeper will');
-    });
-    throw new Error('upload changed state while its files were stored');
+    // another run claimed the upload (and drops or already dropped the master it may have
+    // seen), or the upload finished (e.g. failed by the outbox): nobody will use these files
+    await deleteOwnFiles(deps, variants.map((v) => v.fileId));
+    return undefined;
   }
   return variants;
+}
+
+/** Stores the set, recording its master under the claim; undefined, with nothing left stored, when the claim is gone. */
+async function storeUnderClaim(
+  deps: ProcessAvatarDeps,
+  uploads: UploadsRepository,
+  uploadId: string,
+  rendered: RenderedVariant[],
+  claim: string,
+): Promise<StoredVariant[] | undefined> {
+  try {
+    return await deps.files.storeSet(rendered, async (masterFileId) => {
+      // throwing here makes storeSet remove the master before any slave is sent
+      if (!(await uploads.update(uploadId, { masterFileId }, { claim }))) throw new ClaimLostError(uploadId);
+    });
+  } catch (error) {
+    if (error instanceof ClaimLostError) return undefined;
+    throw error;
+  }
+}
+
+/** Another run holds the upload's claim: this run's master could not be recorded. */
+class ClaimLostError extends Error {
+  constructor(uploadId: string) {
+    super(`another run claimed upload ${uploadId}`);
+  }
+}
+
+/** Deletes files this run stored and recorded nowhere; if storage is away, the cleanup queue retries. */
+async function deleteOwnFiles(deps: Pick<ProcessAvatarDeps, 'files' | 'scheduleDeletion' | 'logger'>, fileIds: string[]): Promise<void> {
+  try {
+    await deps.files.deleteFiles(fileIds);
+  } catch (error) {
+    deps.logger.warn({ err: error, fileIds }, 'could not remove unrecorded files now; scheduling their deletion');
+    // no uploadId: the deletion must not mark the upload's own (recorded) files deleted
+    await deps.scheduleDeletion({ fileIds, reason: 'stored by a run that lost its claim' }).catch((scheduleError: unknown) => {
+      deps.logger.error({ err: scheduleError, fileIds }, 'could not schedule the deletion of unrecorded files; they stay orphaned');
+    });
+  }
 }
 
 /** The file ids an upload's stored set has: the recorded variants, or those derived from the master id alone. */

@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { UploadEventsRepository, UploadJournal, UploadsRepository, processAvatarJobSchema, type ProcessAvatarJob } from '@avatar/shared';
+import { UploadEventsRepository, UploadJournal, UploadsRepository, processAvatarJobSchema, type ProcessAvatarJob, type RecordOptions } from '@avatar/shared';
 import { classifyFailure, type Failure } from '../domain/classify-failure.js';
-import { deleteStoredFiles, processAvatar, removeStagedOriginal, type ProcessAvatarDeps, type ProcessOutcome } from '../domain/process-avatar.js';
+import { deleteStoredFiles, newRunClaim, processAvatar, removeStagedOriginal, type ProcessAvatarDeps, type ProcessOutcome } from '../domain/process-avatar.js';
 
 export interface ProcessAvatarJobDeps extends ProcessAvatarDeps {
   backoffMs: number;
@@ -11,6 +11,8 @@ export interface ProcessAvatarJobDeps extends ProcessAvatarDeps {
  * The BullMQ handler: parses the payload, runs the workflow, and on error records what
  * happened (`retrying`, or `failed` with a code) before rethrowing, so BullMQ always sees
  * the failure. Permanent failures become UnrecoverableError: no retries for a bad image.
+ * Once the run has claimed the upload, those records need its claim: a run whose upload
+ * another run of the job took over leaves the row to that run.
  */
 export function createProcessAvatarHandler(deps: ProcessAvatarJobDeps): (job: Job<ProcessAvatarJob>) => Promise<ProcessOutcome> {
   const journal = new UploadJournal(deps.db);
@@ -20,14 +22,16 @@ export function createProcessAvatarHandler(deps: ProcessAvatarJobDeps): (job: Jo
     const { uploadId } = parsed.data;
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
+    const claim = newRunClaim();
     try {
       if (attempt > 1) await recordMissedRetry(deps, journal, uploadId, attempt - 1, job.failedReason);
-      return await processAvatar(deps, uploadId, attempt);
+      return await processAvatar(deps, uploadId, attempt, claim);
     } catch (error) {
       const failure = classifyFailure(error);
       const final = !failure.retry || attempt >= maxAttempts;
+      const mine = claim.held ? { claim: claim.token } : {};
       if (final) {
-        await recordFailed(deps, journal, uploadId, failure).catch((recordError: unknown) => {
+        await recordFailed(deps, journal, uploadId, failure, mine).catch((recordError: unknown) => {
           // the outbox sweeper marks it failed once the database is back
           deps.logger.error({ err: recordError, uploadId }, 'could not record the failure');
         });
@@ -35,29 +39,40 @@ export function createProcessAvatarHandler(deps: ProcessAvatarJobDeps): (job: Jo
       }
       const delayMs = deps.backoffMs * 2 ** (attempt - 1);
       await journal
-        .record(uploadId, {
-          status: 'retrying',
-          event: { type: 'retrying', data: { attempt, code: failure.code, reason: failure.message.slice(0, 300), delayMs } },
-        })
+        .record(
+          uploadId,
+          { status: 'retrying', event: { type: 'retrying', data: { attempt, code: failure.code, reason: failure.message.slice(0, 300), delayMs } } },
+          undefined,
+          mine,
+        )
         .catch((recordError: unknown) => deps.logger.warn({ err: recordError, uploadId }, 'could not record the retry'));
       throw error;
     }
   };
 }
 
-/** Marks the upload failed for good and releases what it holds (stored files, staged original). */
+/**
+ * Marks the upload failed for good and releases what it holds (stored files, staged original).
+ * With `claim`, only while the row still holds it: the stored files may be another run's.
+ */
 export async function recordFailed(
   deps: Pick<ProcessAvatarDeps, 'db' | 'staged' | 'scheduleDeletion' | 'sizes'>,
   journal: UploadJournal,
   uploadId: string,
   failure: Pick<Failure, 'code' | 'message'>,
+  options: RecordOptions = {},
 ): Promise<void> {
   const message = failure.message.slice(0, 500);
-  const failed = await journal.record(uploadId, {
-    status: 'failed',
-    patch: { errorCode: failure.code, errorMessage: message },
-    event: { type: 'failed', data: { code: failure.code, message } },
-  });
+  const failed = await journal.record(
+    uploadId,
+    {
+      status: 'failed',
+      patch: { errorCode: failure.code, errorMessage: message },
+      event: { type: 'failed', data: { code: failure.code, message } },
+    },
+    undefined,
+    options,
+  );
   if (!failed) return;
   await deleteStoredFiles(deps, failed, `failed: ${failure.code}`);
   await removeStagedOriginal(deps, failed);

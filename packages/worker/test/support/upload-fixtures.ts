@@ -24,9 +24,13 @@ export async function acceptUpload(db: Db, userId: number, stagedPath = `/tmp/st
   });
 }
 
-/** Moves an upload to `processing`, as the worker does when it starts on it. */
+/** Moves an upload to `processing` under a fresh claim, as the worker does when it starts on it. */
 export async function startProcessing(db: Db, upload: Upload): Promise<Upload> {
-  const started = await new UploadJournal(db).record(upload.id, { status: 'processing', event: { type: 'processing', data: { attempt: 1 } } });
+  const started = await new UploadJournal(db).record(upload.id, {
+    status: 'processing',
+    patch: { claimToken: randomUUID() },
+    event: { type: 'processing', data: { attempt: 1 } },
+  });
   if (!started) throw new Error('could not start processing');
   return started;
 }

@@ -52,6 +52,9 @@ export function initialSchema(tables: SchemaTables): Knex.Migration {
         t.text('staged_path');
         t.text('master_file_id');
         t.jsonb('variants');
+        // the run (a fresh uuid per processing start) that may write to the upload: two runs of
+        // one job (a lost BullMQ lock) must not record, commit or delete each other's files
+        t.uuid('claim_token');
         // set once the stored files of a replaced, superseded or failed upload are deleted
         t.timestamp('files_deleted_at', { useTz: true });
         t.text('error_code');
