@@ -111,8 +111,13 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
     worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
   }
 
+  // where the outbox sweep goes on next time: a backlog is paged through, not re-read
+  let outboxCursor: string | undefined;
   const sweepers = [
-    runPeriodically('outbox', config.sweeper.intervalMs, () => sweepOutbox({ db, staged, scheduleDeletion, sizes: config.avatar.sizes, queue: avatarQueue, logger }, { olderThanMs: config.sweeper.outboxGraceMs }), logger),
+    runPeriodically('outbox', config.sweeper.intervalMs, async () => {
+      const swept = await sweepOutbox({ db, staged, scheduleDeletion, sizes: config.avatar.sizes, queue: avatarQueue, logger }, { olderThanMs: config.sweeper.outboxGraceMs, after: outboxCursor });
+      outboxCursor = swept.next;
+    }, logger),
     runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ db, staged, stagingDir: config.stagingDir, logger }, { graceMs: config.sweeper.graceMs }), logger),
     runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ db, userDetailTable: config.tables.userDetail, sizes: config.avatar.sizes, scheduleDeletion }, { graceMs: config.sweeper.graceMs }), logger),
   ];

@@ -24,7 +24,7 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-function sweep() {
+function sweep(options: { batch?: number; after?: string } = {}) {
   const deps = {
     db: tdb.db,
     sizes: [256, 128],
@@ -33,7 +33,7 @@ function sweep() {
     queue,
     logger: createLogger({ level: 'silent', name: 'test' }),
   };
-  return sweepOutbox(deps, { olderThanMs: 0 });
+  return sweepOutbox(deps, { olderThanMs: 0, ...options });
 }
 
 describe('the outbox sweeper', () => {
@@ -41,7 +41,7 @@ describe('the outbox sweeper', () => {
     const upload = await acceptUpload(tdb.db, 1);
     expect(await queue.getJob(upload.id)).toBeUndefined();
 
-    expect(await sweep()).toEqual({ reenqueued: 1, failed: 0 });
+    expect(await sweep()).toEqual({ reenqueued: 1, failed: 0, next: undefined });
 
     const job = await queue.getJob(upload.id);
     expect(job?.data).toEqual({ uploadId: upload.id });
@@ -51,8 +51,22 @@ describe('the outbox sweeper', () => {
 
   it('does not create a second job when one exists', async () => {
     const counts = await queue.getJobCounts('waiting', 'delayed', 'active');
-    expect(await sweep()).toEqual({ reenqueued: 0, failed: 0 });
+    expect(await sweep()).toEqual({ reenqueued: 0, failed: 0, next: undefined });
     expect(await queue.getJobCounts('waiting', 'delayed', 'active')).toEqual(counts);
     expect(counts.waiting).toBe(1);
+  });
+
+  it('pages through a backlog: the next sweep goes on after the last upload it checked, then starts over', async () => {
+    const more = [await acceptUpload(tdb.db, 1), await acceptUpload(tdb.db, 1), await acceptUpload(tdb.db, 1)];
+    // the first upload (from above) has its job; the three new ones have none
+    const first = await sweep({ batch: 2 });
+    expect(first.reenqueued).toBe(1);
+    expect(first.next).toBe(more[0]?.id);
+    const second = await sweep({ batch: 2, after: first.next });
+    expect(second.reenqueued).toBe(2);
+    expect(second.next).toBe(more[2]?.id);
+    const third = await sweep({ batch: 2, after: second.next });
+    expect(third).toEqual({ reenqueued: 0, failed: 0, next: undefined });
+    for (const upload of more) expect(await queue.getJob(upload.id)).toBeDefined();
   });
 });

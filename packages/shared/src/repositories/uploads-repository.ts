@@ -156,12 +156,18 @@ export class UploadsRepository {
   }
 
   /** Non-terminal uploads untouched since `before`: candidates for the outbox re-enqueue. */
-  async findStale(before: Date, limit: number): Promise<Upload[]> {
-    const rows = await this.db<UploadRow>('uploads')
+  /**
+   * In acceptance order; `afterId` continues after that upload, so a sweep can page through a
+   * backlog instead of re-reading its oldest rows every time.
+   */
+  async findStale(before: Date, limit: number, afterId?: string): Promise<Upload[]> {
+    const query = this.db<UploadRow>('uploads')
       .whereIn('status', ['queued', 'processing', 'retrying'])
       .andWhere('updated_at', '<', before)
-      .orderBy('created_at')
+      .orderBy([{ column: 'created_at' }, { column: 'id' }])
       .limit(limit);
+    if (afterId) query.andWhereRaw('(created_at, id) > (select created_at, id from uploads where id = ?)', [afterId]);
+    const rows = await query;
     return rows.map((row) => toUpload(row as UploadRow));
   }
 

@@ -7,6 +7,8 @@ import { forEachIsolated } from './for-each-isolated.js';
 export interface OutboxSweepResult {
   reenqueued: number;
   failed: number;
+  /** Pass as `after` to the next sweep; undefined once the end was reached (start over). */
+  next: string | undefined;
 }
 
 /**
@@ -17,12 +19,13 @@ export interface OutboxSweepResult {
  */
 export async function sweepOutbox(
   deps: Pick<ProcessAvatarDeps, 'db' | 'staged' | 'scheduleDeletion' | 'sizes'> & { queue: Queue<ProcessAvatarJob>; logger: Logger },
-  options: { olderThanMs: number; batch?: number },
+  options: { olderThanMs: number; batch?: number; after?: string },
 ): Promise<OutboxSweepResult> {
   const uploads = new UploadsRepository(deps.db as Db);
   const journal = new UploadJournal(deps.db);
-  const stale = await uploads.findStale(new Date(Date.now() - options.olderThanMs), options.batch ?? 500);
-  const result: OutboxSweepResult = { reenqueued: 0, failed: 0 };
+  const batch = options.batch ?? 500;
+  const stale = await uploads.findStale(new Date(Date.now() - options.olderThanMs), batch, options.after);
+  const result: OutboxSweepResult = { reenqueued: 0, failed: 0, next: stale.length === batch ? stale.at(-1)?.id : undefined };
   await forEachIsolated(stale, deps.logger, 'outbox', (u) => u.id, async (upload) => {
     const job = await deps.queue.getJob(upload.id);
     const state = job ? await job.getState() : 'missing';
@@ -38,6 +41,6 @@ export async function sweepOutbox(
       result.failed++;
     }
   });
-  if (result.reenqueued + result.failed > 0) deps.logger.warn(result, 'outbox sweep repaired uploads');
+  if (result.reenqueued + result.failed > 0) deps.logger.warn({ reenqueued: result.reenqueued, failed: result.failed }, 'outbox sweep repaired uploads');
   return result;
 }
