@@ -34,30 +34,55 @@ export async function startTestSystem(options: { worker?: boolean; env?: Record<
   const redis: TestRedis = createTestRedis();
   const root = await mkdtemp(path.join(tmpdir(), 'avatar-test-'));
   const stagingDir = path.join(root, 'staging');
-  const devServer = await startDevServer({ trackerPort: 0, storagePort: 0, httpPort: 0, dataDir: path.join(root, 'fastdfs') });
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    PORT: '0',
-    DATABASE_URL: tdb.url,
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: redis.prefix,
-    FDFS_TRACKERS: devServer.trackers,
-    FDFS_PUBLIC_URL: devServer.publicUrl,
-    STAGING_DIR: stagingDir,
-    JWT_SECRET: TEST_JWT_SECRET,
-    RATE_LIMIT_UPLOADS_PER_USER: '0',
-    RATE_LIMIT_UPLOADS_PER_IP: '0',
-    JOB_BACKOFF_MS: '200',
-    WORKER_CONCURRENCY: '2',
-    SWEEP_INTERVAL_MS: '60000',
-    ...options.env,
-  });
-  const logger = createLogger({ level: config.logLevel, name: 'test' });
-  await new UserDetailRepository(tdb.db, config.tables).ensureUsers(demoUsers);
-  const fastdfs = new FastdfsClient({ trackers: devServer.trackers, poolSize: 8 });
-  const api = await startApiRuntime(config, logger, fastdfs);
-  let worker = options.worker === false ? undefined : await startWorkerRuntime(config, logger, fastdfs);
+  const started: Array<() => Promise<unknown>> = [];
+  // a system that fails to start (say, a config the test means to be refused) still leaves nothing behind
+  const undo = async (): Promise<void> => {
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    await tdb.drop();
+    await redis.cleanup();
+    await rm(root, { recursive: true, force: true });
+  };
+  let devServer: DevServer;
+  let config: Config;
+  let fastdfs: FastdfsClient;
+  let api: ApiRuntime;
+  let worker: WorkerRuntime | undefined;
+  let logger: ReturnType<typeof createLogger>;
+  try {
+    devServer = await startDevServer({ trackerPort: 0, storagePort: 0, httpPort: 0, dataDir: path.join(root, 'fastdfs') });
+    const server = devServer;
+    started.push(() => server.close());
+    config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      PORT: '0',
+      DATABASE_URL: tdb.url,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: redis.prefix,
+      FDFS_TRACKERS: devServer.trackers,
+      FDFS_PUBLIC_URL: devServer.publicUrl,
+      STAGING_DIR: stagingDir,
+      JWT_SECRET: TEST_JWT_SECRET,
+      RATE_LIMIT_UPLOADS_PER_USER: '0',
+      RATE_LIMIT_UPLOADS_PER_IP: '0',
+      JOB_BACKOFF_MS: '200',
+      WORKER_CONCURRENCY: '2',
+      SWEEP_INTERVAL_MS: '60000',
+      ...options.env,
+    });
+    logger = createLogger({ level: config.logLevel, name: 'test' });
+    await new UserDetailRepository(tdb.db, config.tables).ensureUsers(demoUsers);
+    const client = new FastdfsClient({ trackers: devServer.trackers, poolSize: 8 });
+    fastdfs = client;
+    started.push(() => client.close());
+    const apiRuntime = await startApiRuntime(config, logger, fastdfs);
+    api = apiRuntime;
+    started.push(() => apiRuntime.close());
+    worker = options.worker === false ? undefined : await startWorkerRuntime(config, logger, fastdfs);
+  } catch (error) {
+    await undo();
+    throw error;
+  }
 
   const system: TestSystem = {
     config,
