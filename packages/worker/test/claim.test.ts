@@ -31,6 +31,20 @@ function gate() {
   return { open, opened };
 }
 
+/** A place where a run stops: `reached` resolves when it gets there; it goes on after `release()`. */
+function pausePoint(): { reached: Promise<void>; release: () => void; hook: () => Promise<void> } {
+  const arrived = gate();
+  const released = gate();
+  return {
+    reached: arrived.opened,
+    release: released.open,
+    hook: async () => {
+      arrived.open();
+      await released.opened;
+    },
+  };
+}
+
 /** The storage both runs share: which file ids exist right now. */
 class FakeStorage {
   readonly existing = new Set<string>();
@@ -112,20 +126,16 @@ async function stagedUpload(userId: number) {
 describe('two runs of one job: the run that claimed the upload last owns it', () => {
   it('a run that lost its claim after recording its master neither records nor commits, and deletes only its own files', async () => {
     const storage = new FakeStorage();
-    const paused = gate();
-    const release = gate();
+    const paused = pausePoint();
     const a = runDeps(storage, 'a', {
-      afterMaster: async () => {
-        paused.open();
-        await release.opened;
-      },
+      afterMaster: paused.hook,
     });
     const b = runDeps(storage, 'b');
     const upload = await stagedUpload(1);
 
     // A stores and records its master, then stalls (its BullMQ lock lapses)
     const runA = processAvatar(a.deps, upload.id, 1);
-    await paused.opened;
+    await paused.reached;
     const [masterA] = a.stored;
     expect((await new UploadsRepository(tdb.db).findById(upload.id))?.masterFileId).toBe(masterA);
 
@@ -134,7 +144,7 @@ describe('two runs of one job: the run that claimed the upload last owns it', ()
     expect(storage.existing.has(masterA as string)).toBe(false);
 
     // A wakes up: it must stop without touching the row and remove what it stored since
-    release.open();
+    paused.release();
     expect(await runA).toBe('skipped');
 
     expect(a.stored).toHaveLength(2);
@@ -154,39 +164,31 @@ describe('two runs of one job: the run that claimed the upload last owns it', ()
 
   it('a run that lost its claim records nothing even while the other run is still storing', async () => {
     const storage = new FakeStorage();
-    const aPaused = gate();
-    const aRelease = gate();
+    const aPaused = pausePoint();
     const a = runDeps(storage, 'a', {
-      afterMaster: async () => {
-        aPaused.open();
-        await aRelease.opened;
-      },
+      afterMaster: aPaused.hook,
     });
-    const bPaused = gate();
-    const bRelease = gate();
+    const bPaused = pausePoint();
     const b = runDeps(storage, 'b', {
-      afterMaster: async () => {
-        bPaused.open();
-        await bRelease.opened;
-      },
+      afterMaster: bPaused.hook,
     });
     const upload = await stagedUpload(1);
 
     const runA = processAvatar(a.deps, upload.id, 1);
-    await aPaused.opened;
+    await aPaused.reached;
     // B claims, drops A's partial set, records its own master and stalls in turn
     const runB = processAvatar(b.deps, upload.id, 1);
-    await bPaused.opened;
+    await bPaused.reached;
     const [masterB] = b.stored;
 
     // the upload is live (processing) here: only the claim keeps A from recording and committing
-    aRelease.open();
+    aPaused.release();
     expect(await runA).toBe('skipped');
     const row = await new UploadsRepository(tdb.db).findById(upload.id);
     expect([row?.status, row?.masterFileId, row?.variants]).toEqual(['processing', masterB, null]);
     expect(a.stored.filter((id) => storage.existing.has(id))).toEqual([]);
 
-    bRelease.open();
+    bPaused.release();
     expect(await runB).toBe('done');
     const avatar = await new UserDetailRepository(tdb.db, tables).findAvatar(1);
     expect(avatar?.avatarUploadId).toBe(upload.id);
@@ -196,72 +198,56 @@ describe('two runs of one job: the run that claimed the upload last owns it', ()
 
   it('a run that lost its claim before storing stores nothing and leaves the staged original to the other run', async () => {
     const storage = new FakeStorage();
-    const rendering = gate();
-    const release = gate();
+    const rendering = pausePoint();
     const a = runDeps(storage, 'a', {
-      beforeRender: async () => {
-        rendering.open();
-        await release.opened;
-      },
+      beforeRender: rendering.hook,
     });
     const upload = await stagedUpload(2);
     const runA = processAvatar(a.deps, upload.id, 1);
-    await rendering.opened;
+    await rendering.reached;
 
     // B claims the upload and is still at work when A wakes up
-    const bRendering = gate();
-    const bRelease = gate();
+    const bRendering = pausePoint();
     const b = runDeps(storage, 'b', {
-      beforeRender: async () => {
-        bRendering.open();
-        await bRelease.opened;
-      },
+      beforeRender: bRendering.hook,
     });
     const runB = processAvatar(b.deps, upload.id, 1);
-    await bRendering.opened;
-    release.open();
+    await bRendering.reached;
+    rendering.release();
     expect(await runA).toBe('skipped');
     expect(a.stored).toEqual([]);
     expect((await new UploadsRepository(tdb.db).findById(upload.id))?.stagedPath).toBe(upload.stagedPath);
 
-    bRelease.open();
+    bRendering.release();
     expect(await runB).toBe('done');
     expect((await new UserDetailRepository(tdb.db, tables).findAvatar(2))?.variants.map((v) => v.fileId)).toEqual(b.stored);
   });
 
   it("a run that fails after losing its claim records no retry on the other run's upload", async () => {
     const storage = new FakeStorage();
-    const paused = gate();
-    const release = gate();
+    const paused = pausePoint();
     const a = runDeps(storage, 'a', {
-      afterMaster: async () => {
-        paused.open();
-        await release.opened;
-      },
+      afterMaster: paused.hook,
       slaveError: new Error('slave upload failed'),
     });
     const upload = await stagedUpload(3);
     const job = { data: { uploadId: upload.id }, attemptsMade: 0, opts: { attempts: 3 }, failedReason: undefined } as unknown as Job<ProcessAvatarJob>;
     const handleA = createProcessAvatarHandler({ ...a.deps, backoffMs: 1 });
     const runA = handleA(job);
-    await paused.opened;
+    await paused.reached;
 
     // B claims the upload and holds it (rendering) while A fails
-    const bRendering = gate();
-    const bRelease = gate();
+    const bRendering = pausePoint();
     const b = runDeps(storage, 'b', {
-      beforeRender: async () => {
-        bRendering.open();
-        await bRelease.opened;
-      },
+      beforeRender: bRendering.hook,
     });
     const runB = processAvatar(b.deps, upload.id, 1);
-    await bRendering.opened;
-    release.open();
+    await bRendering.reached;
+    paused.release();
     await expect(runA).rejects.toThrow('slave upload failed');
     expect((await new UploadsRepository(tdb.db).findById(upload.id))?.status).toBe('processing');
 
-    bRelease.open();
+    bRendering.release();
     expect(await runB).toBe('done');
     expect(await eventTypes(tdb.db, upload.id)).toEqual(['queued', 'processing', 'progress', 'processing', 'progress', 'stored', 'done']);
     expect(b.stored.every((id) => storage.existing.has(id))).toBe(true);
