@@ -27,18 +27,10 @@ export interface Upload {
   updatedAt: Date;
 }
 
-export interface NewUpload {
-  id: string;
-  userId: number;
-  idempotencyKey: string | null;
-  declaredType: string | null;
-  detectedType: string;
-  sizeBytes: number;
-  sha256: string;
-  width: number;
-  height: number;
+/** What the API knows when it accepts an upload; the rest starts at its defaults. */
+export type NewUpload = Pick<Upload, 'id' | 'userId' | 'idempotencyKey' | 'declaredType' | 'detectedType' | 'sizeBytes' | 'sha256' | 'width' | 'height'> & {
   stagedPath: string;
-}
+};
 
 /** The avatar a user has now, as `user_detail` holds it. */
 export interface UserAvatar {
