@@ -157,6 +157,20 @@ describe('status polling', () => {
     }
   });
 
+  it('cuts a long wait to the cap instead of refusing it, and refuses a wait that is not a number', async () => {
+    const token = system.token(3);
+    const accepted = await postAvatar(system.url, 3, token, await solidJpeg(90, 90, { r: 3, g: 3, b: 3 }));
+    await waitForTerminal(system.url, accepted.body.uploadId as string, token);
+    const eventsUrl = `${system.url}/v1/uploads/${accepted.body.uploadId as string}/events`;
+    // finished uploads answer at once, so a wait far over the cap still answers now, with 200
+    const long = await getJson(`${eventsUrl}?after=0&wait=600`, token);
+    expect(long.status).toBe(200);
+    expect(long.body.status).toBe('done');
+    const bad = await getJson(`${eventsUrl}?after=0&wait=soon`, token);
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('validation_failed');
+  });
+
   it('wakes a long poll when the job moves, and returns the events in order', async () => {
     await system.stopWorker();
     try {

@@ -41,10 +41,12 @@ export const snapshotSchema = z.object({
 });
 export type UploadSnapshot = z.infer<typeof snapshotSchema>;
 
+export const MAX_WAIT_SECONDS = 60;
+
 export const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
-  /** seconds to wait for the first new event; capped so a request never outlives proxies' timeouts */
-  wait: z.coerce.number().min(0).max(60).default(0),
+  /** seconds to wait for the first new event; more than 60 is cut to 60, so a request never outlives proxies' timeouts */
+  wait: z.coerce.number().min(0).default(0).transform((seconds) => Math.min(seconds, MAX_WAIT_SECONDS)),
 });
 
 export const eventsSchema = z.object({
