@@ -129,6 +129,17 @@ describe('the avatar pipeline over real HTTP, Redis, PostgreSQL and FastDFS', ()
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('describes every v1 route from the same schemas that validate them', async () => {
+    const doc = await getJson(`${system.url}/docs/json`);
+    expect(doc.status).toBe(200);
+    const paths = doc.body.paths as Record<string, Record<string, { parameters?: Array<{ name: string }> }>>;
+    expect(Object.keys(paths).sort()).toEqual(['/v1/uploads/{uploadId}', '/v1/uploads/{uploadId}/events', '/v1/users/{userId}/avatar']);
+    expect(Object.keys(paths['/v1/users/{userId}/avatar'] ?? {}).sort()).toEqual(['get', 'post']);
+    expect(paths['/v1/uploads/{uploadId}/events']?.get?.parameters?.map((p) => p.name).sort()).toEqual(['after', 'uploadId', 'wait']);
+  });
+});
+
 describe('status polling', () => {
   it('answers 304 to a matching ETag until something changes, with Retry-After while not finished', async () => {
     await system.stopWorker();
