@@ -27,7 +27,6 @@ export function toAppError(error: unknown): AppError {
     return new AppError('validation_failed', error.message, { cause: error });
   }
   const fastifyError = error as Partial<FastifyError>;
-  if (fastifyError.statusCode === 429) return new AppError('rate_limited', 'Too many uploads; retry later', { cause: error });
   // fast-jwt's own TokenErrors (bad algorithm, malformed, missing signature) reach here
   // unwrapped: every one is a token the client sent, never a fault of ours
   if (fastifyError.code?.startsWith('FAST_JWT_') || fastifyError.code?.startsWith('FST_JWT_')) {
@@ -57,15 +56,20 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     .code(error.status)
     .header('x-error-code', error.code)
     .type('application/problem+json')
-    .send({
-      type: `https://errors.avatar.invalid/${error.code}`,
-      title: error.title,
-      status: error.status,
-      detail: error.message,
-      code: error.code,
-      instance: request.url.split('?')[0],
-      ...error.extra,
-    });
+    .send(problemBody(error, request.url.split('?')[0]));
+}
+
+/** The problem+json document for an error: the same fields wherever it is answered from. */
+function problemBody(error: AppError, instance?: string): Record<string, unknown> {
+  return {
+    type: `https://errors.avatar.invalid/${error.code}`,
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+    ...(instance === undefined ? {} : { instance }),
+    ...error.extra,
+  };
 }
 
 /**
@@ -78,7 +82,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     return;
   }
   const problem = new AppError(error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_request');
-  const body = JSON.stringify({ type: `https://errors.avatar.invalid/${problem.code}`, title: problem.title, status: problem.status, detail: problem.message, code: problem.code });
+  const body = JSON.stringify(problemBody(problem));
   socket.end(
     `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
