@@ -115,11 +115,11 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
   let outboxCursor: string | undefined;
   const sweepers = [
     runPeriodically('outbox', config.sweeper.intervalMs, async () => {
-      const swept = await sweepOutbox({ db, staged, scheduleDeletion, sizes: config.avatar.sizes, queue: avatarQueue, logger }, { olderThanMs: config.sweeper.outboxGraceMs, after: outboxCursor });
+      const swept = await sweepOutbox({ ...processDeps, queue: avatarQueue }, { olderThanMs: config.sweeper.outboxGraceMs, after: outboxCursor });
       outboxCursor = swept.next;
     }, logger),
-    runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ db, staged, stagingDir: config.stagingDir, logger }, { graceMs: config.sweeper.graceMs }), logger),
-    runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ db, userDetailTable: config.tables.userDetail, sizes: config.avatar.sizes, scheduleDeletion }, { graceMs: config.sweeper.graceMs }), logger),
+    runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ ...processDeps, stagingDir: config.stagingDir }, { graceMs: config.sweeper.graceMs }), logger),
+    runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ ...processDeps, userDetailTable: config.tables.userDetail }, { graceMs: config.sweeper.graceMs }), logger),
   ];
   if (options.metrics) observeWorkers(workers, options.metrics);
   logger.info({ concurrency: config.worker.concurrency, queues: [AVATAR_QUEUE, CLEANUP_QUEUE] }, 'worker started');
@@ -131,10 +131,15 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
     },
     async close(graceMs = config.worker.shutdownGraceMs) {
       await Promise.all(sweepers.map((s) => s.stop()));
-      const graceful = Promise.all(workers.map((w) => w.close()));
-      // if the grace period wins the race, a late rejection must not go unhandled
-      graceful.catch((error: unknown) => logger.warn({ err: error }, 'graceful worker close failed'));
-      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+      // a failed graceful close is logged, never thrown: the queues, Redis and the database below must still close
+      const graceful = Promise.all(workers.map((w) => w.close())).then(
+        () => false,
+        (error: unknown) => {
+          logger.warn({ err: error }, 'graceful worker close failed');
+          return false;
+        },
+      );
+      const timedOut = await Promise.race([graceful, new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {
         logger.warn({ graceMs }, 'jobs still active after the grace period; handing them back');
         await Promise.all(workers.map((w) => w.close(true)));
