@@ -8,3 +8,4 @@ export * from './queue/index.js';
 export * from './logger.js';
 export * from './demo-users.js';
 export * from './process/process-lifecycle.js';
+export * from './fs/remove-if-present.js';

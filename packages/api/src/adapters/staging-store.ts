@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AppError } from '@avatar/shared';
+import { AppError, removeIfPresent } from '@avatar/shared';
 
 /** Bytes kept from the start of the file: enough for file-type's sniffing. */
 const HEAD_BYTES = 4100;
@@ -77,11 +77,7 @@ export class StagingStore {
 
   /** Removes a staged file; a file already gone is fine (removal is retried by sweepers). */
   async remove(filePath: string): Promise<void> {
-    try {
-      await unlink(filePath);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    await removeIfPresent(filePath);
   }
 }
 

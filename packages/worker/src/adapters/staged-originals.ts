@@ -1,6 +1,6 @@
-import { readFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '@avatar/shared';
+import { AppError, removeIfPresent } from '@avatar/shared';
 
 /** The worker's side of staging: reads originals the API wrote, and removes them when done. */
 export class StagedOriginals {
@@ -16,11 +16,7 @@ export class StagedOriginals {
   }
 
   async remove(stagedPath: string): Promise<void> {
-    try {
-      await unlink(this.inside(stagedPath));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    await removeIfPresent(this.inside(stagedPath));
   }
 
   /** Paths come from the database; still, never touch anything outside the staging folder. */
