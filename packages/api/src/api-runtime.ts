@@ -46,7 +46,7 @@ export async function startApiRuntime(config: Config, logger: Logger, fastdfs: F
     staging,
     events,
     metrics,
-    checkFileStorage: (signal) => fastdfs.activeTest({ signal }),
+    checkFileStorage: (signal) => fastdfs.checkStorageAvailable({ signal }),
   });
   const url = await app.listen({ host: config.http.host, port: config.http.port });
 

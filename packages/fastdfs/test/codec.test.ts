@@ -169,4 +169,24 @@ describe('FastdfsError', () => {
     expect(error).toMatchObject({ kind: 'status', command: 12, status: 2 });
     expect(error.message).toMatch(/ENOENT/);
   });
+
+  it('reads ENOENT by where it comes from: a tracker has no storage now (retry), a storage server has no such file (final)', () => {
+    for (const query of [101, 102, 103, 104, 105, 106, 107]) {
+      const fromTracker = FastdfsError.fromStatus(query, 2);
+      expect(fromTracker, `command ${query}`).toMatchObject({ transient: true, noStorageAvailable: true, notFound: false, source: 'tracker' });
+      expect(fromTracker.message).toMatch(/no storage server available/);
+    }
+    for (const fileCommand of [11, 12, 13, 14, 15, 21, 22]) {
+      const fromStorage = FastdfsError.fromStatus(fileCommand, 2);
+      expect(fromStorage, `command ${fileCommand}`).toMatchObject({ transient: false, noStorageAvailable: false, notFound: true, source: 'storage' });
+      expect(fromStorage.message).toMatch(/no such file/);
+    }
+    // EINVAL and EEXIST are final from either server; ENOSPC and EBUSY are worth a retry from either
+    for (const command of [101, 11]) {
+      expect(FastdfsError.fromStatus(command, 22).transient).toBe(false);
+      expect(FastdfsError.fromStatus(command, 17).transient).toBe(false);
+      expect(FastdfsError.fromStatus(command, 28).transient).toBe(true);
+      expect(FastdfsError.fromStatus(command, 16).transient).toBe(true);
+    }
+  });
 });

@@ -18,7 +18,6 @@ describe('generated file names', () => {
       timestamp: 0x6543_2100,
       size: 51_200,
       crc32: checksum,
-      appender: false,
       slave: false,
       ext: 'jpg',
     });
@@ -39,14 +38,11 @@ describe('generated file names', () => {
     expect(formatTail('')).toMatch(/^\d{7}$/);
   });
 
-  it('marks appender files with bit 58 and size 0, and stores the plain size from 4 GiB', () => {
-    const appender = encodeFileNameBytes({ sourceIp: '10.1.2.3', timestamp: 1, size: 999, crc32: 0, appender: true, randomBits: 0 });
-    expect(appender.subarray(8, 16).toString('hex')).toBe('8400000000000000');
+  it('stores the plain size from 4 GiB', () => {
     const big = encodeFileNameBytes({ sourceIp: '10.1.2.3', timestamp: 1, size: 5 * 2 ** 32 + 1, crc32: 0 });
     expect(big.subarray(8, 16).toString('hex')).toBe('0000000500000001');
     const name = `M00/00/00/${big.toString('base64url')}1234567`;
     expect(decodeRemoteFileName(name)?.size).toBe(5 * 2 ** 32 + 1);
-    expect(decodeRemoteFileName(`M00/00/00/${appender.toString('base64url')}1234567`)).toMatchObject({ appender: true, size: undefined, sourceIp: '10.1.2.3' });
   });
 
   it('recognises slave names by their length and decodes the master fields', () => {

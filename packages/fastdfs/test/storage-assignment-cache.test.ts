@@ -108,6 +108,27 @@ describe('the client with remembered storage assignments', () => {
     }
   });
 
+  it('asks the tracker again once the TTL has passed, even while uploads keep succeeding', async () => {
+    const relay = await countingRelay(server.trackerPort);
+    const client = new FastdfsClient({ trackers: `127.0.0.1:${relay.port}`, storageAssignmentTtlMs: 150 });
+    try {
+      const started = performance.now();
+      let uploads = 0;
+      // a steady stream, each upload well inside the TTL of the one before
+      while (performance.now() - started < 500) {
+        await client.upload(Buffer.from(`file ${uploads++}`), { ext: 'txt' });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(uploads).toBeGreaterThan(5);
+      // one query per TTL window (10 bytes each), not just the first one
+      expect(relay.bytes()).toBeGreaterThanOrEqual(30);
+      expect(relay.bytes()).toBeLessThan(uploads * 10);
+    } finally {
+      await client.close();
+      await relay.close();
+    }
+  });
+
   it('asks for every upload with a TTL of 0', async () => {
     const relay = await countingRelay(server.trackerPort);
     const client = new FastdfsClient({ trackers: `127.0.0.1:${relay.port}`, storageAssignmentTtlMs: 0 });

@@ -135,12 +135,15 @@ export class FastdfsClient {
     const size = contentSize(content, command);
     throwIfAborted(options.signal, command);
     const assignmentKey = group ?? '';
-    const store = this.storeAssignments.get(assignmentKey) ?? (await this.queryStore(group, options.signal));
+    const remembered = this.storeAssignments.get(assignmentKey);
+    const store = remembered ?? (await this.queryStore(group, options.signal));
     try {
       const uploaded = await this.request(store, encodeUpload(store.storePathIndex, size, ext), content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) =>
         decodeUploadedName(command, body),
       );
-      this.storeAssignments.set(assignmentKey, store);
+      // only a fresh answer starts the TTL: renewing it on every success would mean a steady
+      // stream never asks the tracker again, and never sees a storage go or a new one come
+      if (remembered === undefined) this.storeAssignments.set(assignmentKey, store);
       // the slaves that usually follow go to the storage that holds this master
       this.masterLocations.set(`${uploaded.group}/${uploaded.remoteName}`, store);
       return `${uploaded.group}/${uploaded.remoteName}`;
@@ -161,12 +164,12 @@ export class FastdfsClient {
     const ext = checkExt(options.ext, command);
     const size = contentSize(content, command);
     throwIfAborted(options.signal, command);
-    const storage =
-      this.masterLocations.get(masterFileId) ?? (await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, master.group, master.remoteName, options.signal));
+    const remembered = this.masterLocations.get(masterFileId);
+    const storage = remembered ?? (await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, master.group, master.remoteName, options.signal));
     const packet = encodeUploadSlave(master.remoteName, size, checkedPrefix, ext);
     try {
       const uploaded = await this.request(storage, packet, content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) => decodeUploadedName(command, body));
-      this.masterLocations.set(masterFileId, storage);
+      if (remembered === undefined) this.masterLocations.set(masterFileId, storage);
       return `${uploaded.group}/${uploaded.remoteName}`;
     } catch (error) {
       this.forgetStorage(storage);
@@ -271,6 +274,19 @@ export class FastdfsClient {
     const command = Command.ACTIVE_TEST;
     throwIfAborted(options?.signal, command);
     await this.onTracker(encodeEmptyRequest(command), command, 0, options?.signal, () => undefined);
+  }
+
+  /**
+   * Resolves when a tracker would assign an upload (to `group`, or any group) to an ACTIVE
+   * storage server right now; stores nothing. Rejects with the tracker's ENOENT
+   * (`noStorageAvailable`) when none is, or with the network failure when no tracker answers.
+   * A killed storage server stays ACTIVE at its tracker until the heartbeat check, so this
+   * cannot see that case; uploads to it fail with connection errors, which are retried.
+   */
+  async checkStorageAvailable(options?: SignalOption & { group?: string }): Promise<void> {
+    const group = options?.group === undefined ? undefined : checkGroup(options.group, Command.TRACKER_QUERY_STORE_WITH_GROUP_ONE);
+    throwIfAborted(options?.signal, Command.TRACKER_QUERY_STORE_WITHOUT_GROUP_ONE);
+    await this.queryStore(group, options?.signal);
   }
 
   /** Closes every pooled socket; requests in progress reject with kind `closed`. */

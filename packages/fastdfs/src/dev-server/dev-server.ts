@@ -6,7 +6,9 @@ import { invalidArgument } from '../errors/fastdfs-error.js';
 import type { IpFieldSize } from '../protocol/sizes.js';
 import { DiskStore } from './disk-store.js';
 import { HttpServer } from './http-server.js';
+import { type StorageControl, StorageNode } from './storage-node.js';
 import { StorageServer } from './storage-server.js';
+import { StorageStatus } from './storage-status.js';
 import { TrackerServer } from './tracker-server.js';
 
 export interface DevServerOptions {
@@ -22,6 +24,13 @@ export interface DevServerOptions {
   group?: string;
   /** Size of IP fields in tracker answers: 15 (default) or 45, as an IPv6-configured tracker sends. */
   ipFieldSize?: 15 | 45;
+  /** How often the storage server beats to the tracker; default 5,000 (the real test config's `heart_beat_interval`). */
+  heartbeatIntervalMs?: number;
+  /**
+   * The tracker's heartbeat check: a storage silent this long is marked OFFLINE; default
+   * 120,000, the real tracker's `check_active_interval`. Only a frozen storage is found this way.
+   */
+  checkActiveIntervalMs?: number;
 }
 
 export interface DevServerConnections {
@@ -41,6 +50,8 @@ export interface DevServer {
   /** `"http://127.0.0.1:port/"`: prefix a file id to get its URL. */
   publicUrl: string;
   dataDir: string;
+  /** Stop, kill, freeze or restart the storage server alone; the tracker sees it as the real one would. */
+  storage: StorageControl;
   /** Connections accepted so far by each server (pooling is visible here). */
   connections(): DevServerConnections;
   close(): Promise<void>;
@@ -50,6 +61,12 @@ function checkPort(name: string, port: number | undefined): number {
   const value = port ?? 0;
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw invalidArgument(`${name} must be an integer from 0 to 65535, got ${String(port)}`);
   return value;
+}
+
+function checkInterval(name: string, value: number | undefined, fallback: number): number {
+  const interval = value ?? fallback;
+  if (!Number.isInteger(interval) || interval <= 0) throw invalidArgument(`${name} must be a positive integer of milliseconds, got ${String(value)}`);
+  return interval;
 }
 
 /** The address clients are told to use: the listening IP, or loopback when listening on all. */
@@ -67,7 +84,8 @@ function hostPort(host: string, port: number): string {
 /**
  * Starts a tracker, a storage server and an HTTP reader that speak FastDFS 6.x's
  * protocol on loopback, storing files under `dataDir` as a real storage server would.
- * Meant for development and tests on machines without FastDFS.
+ * Meant for development and tests on machines without FastDFS. `storage` stops, kills,
+ * freezes and restarts the storage server alone, for fault tests.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const host = options.host ?? '127.0.0.1';
@@ -81,21 +99,24 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     storage: checkPort('storagePort', options.storagePort),
     http: checkPort('httpPort', options.httpPort),
   };
+  const heartbeatIntervalMs = checkInterval('heartbeatIntervalMs', options.heartbeatIntervalMs, 5_000);
+  const checkActiveIntervalMs = checkInterval('checkActiveIntervalMs', options.checkActiveIntervalMs, 120_000);
 
   const dataDir = resolve(options.dataDir);
   const store = new DiskStore(dataDir);
   await store.init();
   const address = await reachableAddress(host);
 
+  const storageStatus = new StorageStatus({ checkActiveIntervalMs });
   const storage = new StorageServer({ group, sourceIp: isIPv4(address) ? address : '127.0.0.1', ipFieldSize, store });
-  let storagePort = 0;
-  const tracker = new TrackerServer({ group, storageIp: address, storagePort: () => storagePort, ipFieldSize });
+  const node = new StorageNode({ server: storage, status: storageStatus, host, heartbeatIntervalMs });
+  const tracker = new TrackerServer({ group, storageIp: address, storagePort: () => node.port, ipFieldSize, storageStatus });
   const http = new HttpServer({ group, store });
 
-  const started: Array<{ close(): Promise<void> }> = [];
+  const started: Array<{ close(): Promise<void> }> = [{ close: async () => storageStatus.close() }];
   try {
-    storagePort = await storage.frames.listen(host, ports.storage);
-    started.push(storage.frames);
+    const storagePort = await node.listen(ports.storage);
+    started.push(node);
     const trackerPort = await tracker.frames.listen(host, ports.tracker);
     started.push(tracker.frames);
     const httpPort = await http.listen(host, ports.http);
@@ -111,6 +132,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       trackers: hostPort(address, trackerPort),
       publicUrl: `http://${hostPort(address, httpPort)}/`,
       dataDir,
+      storage: node,
       connections: () => ({ tracker: tracker.frames.accepted, storage: storage.frames.accepted, http: http.accepted }),
       close: () => {
         closing ??= Promise.all(started.map((server) => server.close())).then(() => undefined);

@@ -11,8 +11,6 @@ import { EXT_NAME_SIZE, FILE_NAME_BASE64_LENGTH } from '../protocol/sizes.js';
 
 /** Bit 31 of the size field's high word marks a normal (< 4 GiB) file with random bits. */
 const SIZE_FIELD_MARK = 0x8000_0000;
-/** Bit 58 of the size field (26 of its high word) marks an appender file. */
-const APPENDER_MARK = 1 << 26;
 const RANDOM_BITS_MASK = 0x7f_ffff;
 const FOUR_GIB = 0x1_0000_0000;
 
@@ -21,10 +19,8 @@ export interface FileNameFields {
   sourceIp: string;
   /** Unix time of the upload, in seconds. */
   timestamp: number;
-  /** The file size; ignored for appender files, which record 0. */
   size: number;
   crc32: number;
-  appender?: boolean;
   /** The 23 random bits of the size field; random when omitted. */
   randomBits?: number;
 }
@@ -44,10 +40,9 @@ export interface DecodedFileName {
   storePathIndex: number;
   sourceIp: string;
   timestamp: number;
-  /** The size recorded in the name; undefined for appender files (read it from disk). */
-  size: number | undefined;
+  /** The size recorded in the name. */
+  size: number;
   crc32: number;
-  appender: boolean;
   /** A slave file's name is longer than its master's; its fields are the master's. */
   slave: boolean;
   ext: string;
@@ -69,10 +64,7 @@ export function encodeFileNameBytes(fields: FileNameFields): Buffer {
   bytes.writeUInt32BE(ipToUint32(fields.sourceIp), 0);
   bytes.writeUInt32BE(fields.timestamp >>> 0, 4);
   const random = (fields.randomBits ?? randomInt(RANDOM_BITS_MASK + 1)) & RANDOM_BITS_MASK;
-  if (fields.appender) {
-    bytes.writeUInt32BE((SIZE_FIELD_MARK | APPENDER_MARK | random) >>> 0, 8);
-    bytes.writeUInt32BE(0, 12);
-  } else if (fields.size >= FOUR_GIB) {
+  if (fields.size >= FOUR_GIB) {
     bytes.writeUInt32BE(Math.floor(fields.size / FOUR_GIB), 8);
     bytes.writeUInt32BE(fields.size >>> 0, 12);
   } else {
@@ -112,15 +104,13 @@ export function decodeRemoteFileName(remoteName: string): DecodedFileName | unde
   const high = bytes.readUInt32BE(8);
   const low = bytes.readUInt32BE(12);
   const marked = (high & SIZE_FIELD_MARK) !== 0;
-  const appender = marked && (high & APPENDER_MARK) !== 0;
-  const size = appender ? undefined : marked ? low : high * FOUR_GIB + low;
+  const size = marked ? low : high * FOUR_GIB + low;
   return {
     storePathIndex: parsed.storePathIndex,
     sourceIp: uint32ToIp(bytes.readUInt32BE(0)),
     timestamp: bytes.readUInt32BE(4),
     size,
     crc32: bytes.readUInt32BE(16),
-    appender,
     slave: parsed.fileName.length > FILE_NAME_BASE64_LENGTH + EXT_NAME_SIZE + 1,
     ext: parsed.ext,
   };

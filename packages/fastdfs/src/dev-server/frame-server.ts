@@ -55,6 +55,8 @@ export class FrameServer {
   accepted = 0;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** Set while frozen: requests are read but wait here unanswered. */
+  private frozen: { gate: Promise<void>; open: () => void } | undefined;
 
   constructor(private readonly handle: FrameHandler) {
     this.server = createServer({ noDelay: true }, (socket) => this.serve(socket));
@@ -69,6 +71,7 @@ export class FrameServer {
    * as fdfs-client survive), then forcibly after a short grace period.
    */
   async close(graceMs = 200): Promise<void> {
+    this.thaw();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.end();
     const force = setTimeout(() => {
@@ -76,6 +79,30 @@ export class FrameServer {
     }, graceMs);
     await closed;
     clearTimeout(force);
+  }
+
+  /** Stops listening and drops every connection at once, mid-frame or not, as a killed process would. */
+  async kill(): Promise<void> {
+    this.thaw();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  /**
+   * Keeps accepting connections and reading requests but answers none, as a stopped
+   * (SIGSTOP) or unreachable process looks to its clients, until `thaw`.
+   */
+  freeze(): void {
+    if (this.frozen) return;
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    this.frozen = { gate, open };
+  }
+
+  thaw(): void {
+    this.frozen?.open();
+    this.frozen = undefined;
   }
 
   private serve(socket: Socket): void {
@@ -93,6 +120,7 @@ export class FrameServer {
       if (raw === undefined) break;
       const header = decodeHeader(raw);
       if (header.bodyLength < 0) break;
+      if (this.frozen) await this.frozen.gate;
       try {
         after = await this.handle({ header, reader, socket });
       } catch (error) {

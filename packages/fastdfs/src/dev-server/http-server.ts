@@ -4,7 +4,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { parseFileId } from '../file-id.js';
 import { contentTypeFor } from './content-type.js';
 import type { DiskStore } from './disk-store.js';
-import { decodeRemoteFileName } from './file-name.js';
 import { listen } from './listen.js';
 
 export interface HttpServerSettings {
@@ -41,7 +40,7 @@ export function parseRange(header: string, size: number): ByteRange | 'unsatisfi
 /**
  * Serves `GET|HEAD /<group>/M00/XX/YY/<name>` from the store, like nginx in front of a
  * real storage server: Content-Type by extension, ETag and Last-Modified with 304s, long
- * caching (file ids never change content, except appender files), single byte ranges,
+ * caching (a file id never changes content), single byte ranges,
  * and 404 for anything that is not a stored file.
  */
 export class HttpServer {
@@ -102,12 +101,11 @@ export class HttpServer {
 
     const mtimeSeconds = Math.floor(info.mtimeMs / 1000);
     const etag = `"${mtimeSeconds.toString(16)}-${info.size.toString(16)}"`;
-    const appender = decodeRemoteFileName(remoteName)?.appender === true;
     const headers: Record<string, string> = {
       'Content-Type': contentTypeFor(ext),
       ETag: etag,
       'Last-Modified': new Date(mtimeSeconds * 1000).toUTCString(),
-      'Cache-Control': appender ? 'no-cache' : 'public, max-age=31536000, immutable',
+      'Cache-Control': 'public, max-age=31536000, immutable',
       'Accept-Ranges': 'bytes',
       'X-Content-Type-Options': 'nosniff',
     };

@@ -53,8 +53,8 @@ const invalid = (): Refusal => new Refusal(Status.EINVAL, true);
 const notFound = (): Refusal => new Refusal(Status.ENOENT, false);
 
 /**
- * The storage half of the dev server: upload (normal, appender, slave), append,
- * download with ranges, delete, file info, metadata, active test and quit, answering as
+ * The storage half of the dev server: upload (normal and slave; the product never uses
+ * appender files, so commands 23/24 are refused like any unknown command), download with ranges, delete, file info, metadata, active test and quit, answering as
  * FastDFS 6.16's storage does, including closing the connection after EINVAL.
  */
 export class StorageServer {
@@ -78,13 +78,9 @@ export class StorageServer {
     const { bodyLength } = header;
     switch (header.command) {
       case Command.STORAGE_UPLOAD_FILE:
-        return this.upload(reader, socket, bodyLength, false);
-      case Command.STORAGE_UPLOAD_APPENDER_FILE:
-        return this.upload(reader, socket, bodyLength, true);
+        return this.upload(reader, socket, bodyLength);
       case Command.STORAGE_UPLOAD_SLAVE_FILE:
         return this.uploadSlave(reader, socket, bodyLength);
-      case Command.STORAGE_APPEND_FILE:
-        return this.append(reader, socket, bodyLength);
       case Command.QUIT:
         return 'close';
       default:
@@ -175,8 +171,8 @@ export class StorageServer {
     }
   }
 
-  /** Commands 11 and 23: path index 1 + size 8 + ext 6 + content. */
-  private async upload(reader: SocketReader, socket: Socket, bodyLength: number, appender: boolean): Promise<AfterFrame> {
+  /** Command 11: path index 1 + size 8 + ext 6 + content. */
+  private async upload(reader: SocketReader, socket: Socket, bodyLength: number): Promise<AfterFrame> {
     const fixed = 1 + INT64_SIZE + EXT_NAME_SIZE;
     if (bodyLength < fixed) throw invalid();
     const head = await reader.read(fixed);
@@ -199,7 +195,6 @@ export class StorageServer {
         timestamp,
         size,
         crc32: file.crc32,
-        appender,
         ext,
       }),
     );
@@ -256,40 +251,6 @@ export class StorageServer {
     return 'keep';
   }
 
-  /** Command 24: name length 8 + size 8 + name + content, onto an appender file. */
-  private async append(reader: SocketReader, socket: Socket, bodyLength: number): Promise<AfterFrame> {
-    const fixed = INT64_SIZE * 2;
-    if (bodyLength < fixed) throw invalid();
-    const head = await reader.read(fixed);
-    if (head === undefined) return 'close';
-    const nameLength = readInt64(head, 0);
-    const size = readInt64(head, INT64_SIZE);
-    if (nameLength <= 0 || nameLength > REMOTE_NAME_MAX_LENGTH || size < 0 || bodyLength !== fixed + nameLength + size) throw invalid();
-    const nameBytes = await reader.read(nameLength);
-    if (nameBytes === undefined) return 'close';
-    const remoteName = nameBytes.toString('latin1');
-    const path = this.settings.store.pathOf(remoteName);
-    if (path === undefined || decodeRemoteFileName(remoteName)?.appender !== true) throw invalid();
-    if (!(await this.settings.store.exists(path))) {
-      if (!(await reader.skip(size))) return 'close';
-      throw notFound();
-    }
-    const handle = await open(path, 'a');
-    try {
-      let left = size;
-      while (left > 0) {
-        const chunk = await reader.readSome(Math.min(PIECE, left));
-        if (chunk === undefined) return 'close';
-        await handle.write(chunk);
-        left -= chunk.length;
-      }
-    } finally {
-      await handle.close();
-    }
-    writeResponse(socket, Status.OK);
-    return 'keep';
-  }
-
   /** Command 14: offset 8 + count 8 (0 = to the end) + group 16 + name. */
   private async download(socket: Socket, body: Buffer): Promise<AfterFrame> {
     if (body.length <= INT64_SIZE * 2) throw invalid();
@@ -340,8 +301,8 @@ export class StorageServer {
     if (decoded === undefined) throw invalid();
     let crc = decoded.crc32;
     let timestamp = decoded.timestamp;
-    if (decoded.slave || decoded.appender) {
-      // Their names carry the master's (or a stale) checksum: compute the real one.
+    if (decoded.slave) {
+      // Its name carries the master's checksum: compute the real one.
       timestamp = Math.floor(info.mtimeMs / 1000);
       crc = (flags & 1) !== 0 ? 0 : crc32(await readFile(path));
     }

@@ -3,6 +3,7 @@ import { writeInt64 } from '../codec/int64.js';
 import { Command, Status } from '../protocol/commands.js';
 import { GROUP_NAME_SIZE, INT64_SIZE, type IpFieldSize } from '../protocol/sizes.js';
 import { type AfterFrame, type FrameContext, FrameServer, writeResponse } from './frame-server.js';
+import type { StorageStatus } from './storage-status.js';
 
 export interface TrackerServerSettings {
   group: string;
@@ -10,6 +11,8 @@ export interface TrackerServerSettings {
   storageIp: string;
   storagePort: () => number;
   ipFieldSize: IpFieldSize;
+  /** Whether the storage server is ACTIVE: only then is it handed out. */
+  storageStatus: StorageStatus;
 }
 
 /** Tracker request bodies are tiny; a larger declared body is a broken peer. */
@@ -22,7 +25,8 @@ const MAX_FILE_BODY = 144;
  * The tracker half of the dev server: one group with one storage server. It answers
  * every query the client and FastDFS's C tools send (store one/all, with or without
  * group; fetch one/all; update; active test; quit) and, like the real tracker, keeps the
- * connection after an error status.
+ * connection after an error status. Every query answers ENOENT while the storage server is
+ * not ACTIVE (`tracker_deal_service_query_storage`, `tracker_mem_get_storage_by_filename`).
  */
 export class TrackerServer {
   readonly frames: FrameServer;
@@ -49,24 +53,27 @@ export class TrackerServer {
       case Command.ACTIVE_TEST:
         return body.length === 0 ? { status: Status.OK } : { status: Status.EINVAL };
       case Command.TRACKER_QUERY_STORE_WITHOUT_GROUP_ONE:
-        return body.length === 0 ? { status: Status.OK, answer: this.storeAnswer() } : { status: Status.EINVAL };
       case Command.TRACKER_QUERY_STORE_WITHOUT_GROUP_ALL:
-        return body.length === 0 ? { status: Status.OK, answer: this.storeAnswer() } : { status: Status.EINVAL };
+        if (body.length !== 0) return { status: Status.EINVAL };
+        return this.available() ? { status: Status.OK, answer: this.addressAnswer(true) } : { status: Status.ENOENT };
       case Command.TRACKER_QUERY_STORE_WITH_GROUP_ONE:
       case Command.TRACKER_QUERY_STORE_WITH_GROUP_ALL:
         if (body.length !== GROUP_NAME_SIZE) return { status: Status.EINVAL };
-        return readFixedString(body, 0, GROUP_NAME_SIZE) === this.settings.group ? { status: Status.OK, answer: this.storeAnswer() } : { status: Status.ENOENT };
+        return this.available(body) ? { status: Status.OK, answer: this.addressAnswer(true) } : { status: Status.ENOENT };
       case Command.TRACKER_QUERY_FETCH_ONE:
       case Command.TRACKER_QUERY_UPDATE:
       case Command.TRACKER_QUERY_FETCH_ALL:
         if (body.length < MIN_FILE_BODY || body.length >= MAX_FILE_BODY) return { status: Status.EINVAL };
-        return readFixedString(body, 0, GROUP_NAME_SIZE) === this.settings.group ? { status: Status.OK, answer: this.addressAnswer() } : { status: Status.ENOENT };
+        return this.available(body) ? { status: Status.OK, answer: this.addressAnswer() } : { status: Status.ENOENT };
       default:
         return { status: Status.EINVAL };
     }
   }
 
-  /** group 16 + ip + port 8, the answer to fetch/update queries; a store answer adds the path index. */
+  /**
+   * group 16 + ip + port 8, the answer to fetch/update queries; a store answer adds the path
+   * index. With one storage server, "store all" (n = 1) has the same layout as "store one".
+   */
   private addressAnswer(withPathIndex = false): Buffer {
     const { ipFieldSize } = this.settings;
     const answer = Buffer.alloc(GROUP_NAME_SIZE + ipFieldSize + INT64_SIZE + (withPathIndex ? 1 : 0));
@@ -76,8 +83,9 @@ export class TrackerServer {
     return answer; // the path index, when present, stays 0: one store path
   }
 
-  /** With one storage server, "store all" (n = 1) has the same layout as "store one". */
-  private storeAnswer(): Buffer {
-    return this.addressAnswer(true);
+  /** Our group (when the body names one) with its storage server ACTIVE. */
+  private available(groupBody?: Buffer): boolean {
+    if (groupBody !== undefined && readFixedString(groupBody, 0, GROUP_NAME_SIZE) !== this.settings.group) return false;
+    return this.settings.storageStatus.state === 'ACTIVE';
   }
 }

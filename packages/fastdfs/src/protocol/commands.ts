@@ -20,8 +20,6 @@ export const Command = {
   STORAGE_GET_METADATA: 15,
   STORAGE_UPLOAD_SLAVE_FILE: 21,
   STORAGE_QUERY_FILE_INFO: 22,
-  STORAGE_UPLOAD_APPENDER_FILE: 23,
-  STORAGE_APPEND_FILE: 24,
 } as const;
 
 /** Linux errno values the servers answer with in the header's status byte. */

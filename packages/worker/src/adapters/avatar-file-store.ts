@@ -6,9 +6,6 @@ export interface StoredVariant {
   fileId: string;
 }
 
-/** FastDFS status for "no such file": a delete that finds nothing has nothing left to do. */
-const ENOENT = 2;
-
 /**
  * Stores an avatar's variants as one FastDFS set: the largest as the master file, the others
  * as its slaves (`…/name_256.webp`), so one file id names the set.
@@ -58,14 +55,17 @@ export class AvatarFileStore {
     return [masterFileId, ...smaller.map((size) => slaveFileId(masterFileId, `_${size}`, ext))];
   }
 
-  /** Deletes files; ones already gone count as deleted, so retries are safe. */
+  /**
+   * Deletes files; ones a storage server reports gone count as deleted, so retries are safe.
+   * A tracker with no storage available is an outage, not a deletion: that one throws.
+   */
   async deleteFiles(fileIds: readonly string[]): Promise<void> {
     // slaves first: a master is never left without the set it names, nor a slave without its master
     for (const fileId of [...fileIds].reverse()) {
       try {
         await this.client.delete(fileId);
       } catch (error) {
-        if (!(error instanceof FastdfsError && error.kind === 'status' && error.status === ENOENT)) throw error;
+        if (!(error instanceof FastdfsError && error.notFound)) throw error;
       }
     }
   }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { WorkerReadiness } from '../worker-runtime.js';
 
 export interface OpsServer {
   port: number;
@@ -8,11 +9,12 @@ export interface OpsServer {
 }
 
 /**
- * The worker's only HTTP: `/health/live`, `/health/ready` (its workers are running and
- * Redis answers) and `/metrics` for Prometheus. Plain node:http: three fixed routes do not
- * need a framework in the image-processing process.
+ * The worker's only HTTP: `/health/live`, `/health/ready` (its workers are running, Redis
+ * answers and FastDFS has a storage server to store in; which check failed, never why) and
+ * `/metrics` for Prometheus. Plain node:http: three fixed routes do not need a framework in
+ * the image-processing process.
  */
-export async function startOpsServer(options: { host: string; port: number; registry: Registry; ready: () => Promise<boolean> }): Promise<OpsServer> {
+export async function startOpsServer(options: { host: string; port: number; registry: Registry; ready: () => Promise<WorkerReadiness> }): Promise<OpsServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     const answer = (status: number, type: string, body: string): void => {
@@ -22,7 +24,7 @@ export async function startOpsServer(options: { host: string; port: number; regi
     if (path === '/health/live') return answer(200, 'application/json', '{"status":"ok"}');
     if (path === '/health/ready') {
       void options.ready().then(
-        (ok) => answer(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'unavailable' })),
+        ({ ready, checks }) => answer(ready ? 200 : 503, 'application/json', JSON.stringify({ status: ready ? 'ready' : 'unavailable', checks })),
         () => answer(503, 'application/json', '{"status":"unavailable"}'),
       );
       return;

@@ -19,7 +19,10 @@ async function timed(name: string, log: FastifyBaseLogger, check: (signal: Abort
   }
 }
 
-/** /health/live: the process answers. /health/ready: PostgreSQL, Redis and a FastDFS tracker answer. */
+/**
+ * /health/live: the process answers. /health/ready: PostgreSQL and Redis answer, and a FastDFS
+ * tracker answers with an ACTIVE storage server to store in (not merely that a tracker is up).
+ */
 export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   app.get('/health/live', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/health/ready', { schema: { hide: true } }, async (request, reply) => {

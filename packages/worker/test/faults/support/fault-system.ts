@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { startRealFastdfs, type RealFastdfs } from '@avatar/fastdfs/testing';
 import { AVATAR_QUEUE, CLEANUP_QUEUE, UserDetailRepository, type Db } from '@avatar/shared';
 import { createTestDatabase, createTestRedis, type TestDatabase } from '@avatar/shared/testing';
 import { killHard, sparePort, startEntry, startProcess, waitFor, type ChildProcessHandle } from './processes.js';
@@ -25,6 +26,12 @@ export interface FaultSystemOptions {
   ownRedis?: boolean;
   /** Extra settings for every API and worker process. */
   env?: Record<string, string>;
+  /**
+   * `dev` (default): the project's FastDFS dev server, started by `startStorage()`. `real`: a
+   * real FastDFS tracker + storage (`startRealFastdfs`), running once this resolves and closed by
+   * `cleanup()`; it has no HTTP, so avatar URLs are not served and `dataDir` stays empty.
+   */
+  fastdfs?: 'dev' | 'real';
 }
 
 export interface FaultSystem {
@@ -34,12 +41,15 @@ export interface FaultSystem {
   apiUrl: string;
   /** The FastDFS dev server's folder: files live under `<dataDir>/data/XX/YY/`. */
   dataDir: string;
+  /** The real FastDFS (`fastdfs: 'real'`), to stop, kill and start its servers. */
+  realFastdfs: RealFastdfs | undefined;
   stagingDir: string;
   redisUrl: string;
   redisPrefix: string;
   /** The environment every API and worker process gets. */
   env: Record<string, string>;
   token(userId: number): string;
+  /** Dev server only: starts (or restarts, same ports and folder) the FastDFS dev server. */
   startStorage(): Promise<ChildProcessHandle>;
   startApi(extra?: Record<string, string>): Promise<ChildProcessHandle>;
   startWorker(extra?: Record<string, string>): Promise<ChildProcessHandle>;
@@ -47,15 +57,18 @@ export interface FaultSystem {
   startRedis(): Promise<ChildProcessHandle>;
   /** BullMQ job counts for the avatar and cleanup queues under the test's prefix. */
   jobCounts(queue?: 'avatar' | 'cleanup'): Promise<JobCounts>;
-  /** Kills every process it started, drops the database, deletes Redis keys and the temp folder. */
+  /** Kills every process it started (and closes the real FastDFS), drops the database, deletes Redis keys and the temp folder. */
   cleanup(): Promise<void>;
 }
 
 /**
  * One test's system of real processes: its own database, Redis prefix (or redis-server),
- * staging folder, FastDFS dev server process with fixed spare ports and data folder, and any
- * number of API and worker processes started exactly as `pnpm start:api` / `start:worker`.
+ * staging folder, FastDFS (the dev server with fixed spare ports and data folder, or a real
+ * FastDFS), and any number of API and worker processes started exactly as `pnpm start:api` /
+ * `start:worker`.
  */
+export async function createFaultSystem(options: FaultSystemOptions & { fastdfs: 'real' }): Promise<FaultSystem & { realFastdfs: RealFastdfs }>;
+export async function createFaultSystem(options?: FaultSystemOptions): Promise<FaultSystem>;
 export async function createFaultSystem(options: FaultSystemOptions = {}): Promise<FaultSystem> {
   const handles: ChildProcessHandle[] = [];
   const root = await mkdtemp(path.join(tmpdir(), 'avatar-fault-'));
@@ -65,11 +78,14 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
   await Promise.all([mkdir(stagingDir), mkdir(dataDir), mkdir(logDir)]);
   let tdb: TestDatabase | undefined;
   let redisKeysCleanup: (() => Promise<void>) | undefined;
+  let realFastdfs: RealFastdfs | undefined;
   try {
     tdb = await createTestDatabase();
     const users = Array.from({ length: options.users ?? 10 }, (_, i) => ({ id: i + 1, username: `fault${i + 1}` }));
     await new UserDetailRepository(tdb.db, { users: 'users', userDetail: 'user_detail' }).ensureUsers(users);
+    if (options.fastdfs === 'real') realFastdfs = await startRealFastdfs();
   } catch (error) {
+    await tdb?.drop().catch(() => undefined);
     await rm(root, { recursive: true, force: true });
     throw error;
   }
@@ -99,12 +115,12 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
     DATABASE_URL: tdb.url,
     REDIS_URL: redisUrl,
     REDIS_PREFIX: redisPrefix,
-    FDFS_TRACKERS: `127.0.0.1:${trackerPort}`,
+    FDFS_TRACKERS: realFastdfs?.trackers ?? `127.0.0.1:${trackerPort}`,
+    // the real server has no HTTP: the URL only goes into the recorded avatar URLs
     FDFS_PUBLIC_URL: `http://127.0.0.1:${httpPort}/`,
-    FDFS_DEV_TRACKER_PORT: String(trackerPort),
-    FDFS_DEV_STORAGE_PORT: String(storagePort),
-    FDFS_DEV_HTTP_PORT: String(httpPort),
-    FDFS_DEV_DATA_DIR: dataDir,
+    ...(realFastdfs
+      ? {}
+      : { FDFS_DEV_TRACKER_PORT: String(trackerPort), FDFS_DEV_STORAGE_PORT: String(storagePort), FDFS_DEV_HTTP_PORT: String(httpPort), FDFS_DEV_DATA_DIR: dataDir }),
     STAGING_DIR: stagingDir,
     JWT_SECRET,
     RATE_LIMIT_UPLOADS_PER_USER: '0',
@@ -127,12 +143,14 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
     dbName: tdb.name,
     apiUrl,
     dataDir,
+    realFastdfs,
     stagingDir,
     redisUrl,
     redisPrefix,
     env,
     token: (userId) => signToken(userId),
     async startStorage() {
+      if (realFastdfs) throw new Error('the real FastDFS is already running: stop and start its servers through realFastdfs');
       const handle = startEntry('fastdfs', 'packages/fastdfs/src/cli/dev-server.ts', env, logFile('fastdfs'));
       handles.push(handle);
       await waitFor('the FastDFS dev server', 30_000, async () => {
@@ -197,6 +215,7 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
     },
     async cleanup() {
       await Promise.all(handles.map((h) => killHard(h)));
+      await realFastdfs?.close();
       await tdb?.drop().catch((error: unknown) => console.error('could not drop the test database', error));
       await redisKeysCleanup?.().catch((error: unknown) => console.error('could not delete the test Redis keys', error));
       if (process.env.KEEP_FAULT_LOGS) console.error(`fault logs kept in ${logDir}`);

@@ -150,3 +150,9 @@ export async function sendBatch(apiUrl: () => string, token: (userId: number) =>
     }),
   );
 }
+
+/** How many `retrying` events the uploads have, and the failure codes they carry. */
+export async function retryingEvents(db: Db): Promise<{ count: number; codes: Set<string> }> {
+  const rows: Array<{ code: string | null }> = await db('upload_events').where({ type: 'retrying' }).select(db.raw("data->>'code' as code"));
+  return { count: rows.length, codes: new Set(rows.map((r) => r.code ?? '')) };
+}
