@@ -1,79 +1,86 @@
-// must run before anything touches the libuv threadpool: the worker's sharp needs it
-import '../packages/worker/src/start/threadpool.js';
-import { processMetricsRegistry, startApiRuntime } from '@avatar/api';
-import { FastdfsClient, startDevServer, type DevServer } from '@avatar/fastdfs';
-import { createDb, createLogger, demoUsers, exitOnStartupError, loadConfig, migrateToLatest, stopOnSignal, UserDetailRepository } from '@avatar/shared';
-import { startWorkerRuntime } from '@avatar/worker';
+import { fileURLToPath } from 'node:url';
+import { startDevServer, type DevServer } from '@avatar/fastdfs';
+import { createLogger, demoUsers, exitOnStartupError, loadConfig, shutdownTimeoutMs, stopOnSignal, type Config } from '@avatar/shared';
+import { labelFor, labelledDestination } from './supervisor/labelled-output.js';
+import { prepareDatabase } from './supervisor/prepare-database.js';
+import { SupervisedChild, describeExit } from './supervisor/supervised-child.js';
+import { Supervisor } from './supervisor/supervisor.js';
+
+/** Time a child gets beyond its own forced-exit timeout before the supervisor kills it. */
+const KILL_MARGIN_MS = 5_000;
+
+/** The worker's CPU niceness under `pnpm start`: rendering is batch work, answering an upload is not. */
+const WORKER_NICENESS = 10;
+
+const entry = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
 /**
- * `pnpm start`: the whole system in one process for one machine — migrations, demo users
- * (outside production), the embedded FastDFS dev server when FDFS_TRACKERS is unset, the API
- * and a worker. SIGINT/SIGTERM stop everything in order: API, worker, storage.
+ * `pnpm start`: the whole system on one machine. This process prepares the database once,
+ * runs the embedded FastDFS dev server itself (when FDFS_TRACKERS is unset), and supervises
+ * the API and a worker as child processes — each with its own event loop and libuv
+ * threadpool, so sharp never holds up the API's staging writes. SIGINT/SIGTERM stop the
+ * API, then the worker, then storage; a child that dies on its own stops the rest, exit 1.
  */
 async function main(): Promise<void> {
+  // a closed stdout (a pipe whose reader left) must not take the supervisor down and orphan its children
+  process.stdout.on('error', () => undefined);
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, name: 'avatar' });
+  const logger = createLogger({ level: config.logLevel, name: 'supervisor', destination: labelledDestination(labelFor('supervisor'), process.stdout) });
+  await prepareDatabase(config);
 
-  const db = createDb({ databaseUrl: config.databaseUrl, poolMax: 2 });
-  try {
-    await ensureDatabaseExists(config.databaseUrl);
-    await migrateToLatest(db, config.tables);
-    if (config.env !== 'production') await new UserDetailRepository(db, config.tables).ensureUsers(demoUsers);
-  } finally {
-    await db.destroy();
-  }
+  // Storage lives in this process, not in a child: a terminal's Ctrl-C reaches the whole
+  // process group at once, and storage must outlive the worker's last uploads.
+  const devServer = config.fastdfs.embedded
+    ? await startDevServer({ trackerPort: config.fastdfs.dev.trackerPort, storagePort: config.fastdfs.dev.storagePort, httpPort: config.fastdfs.dev.httpPort, dataDir: config.fastdfs.dev.dataDir })
+    : undefined;
+  const env = devServer ? { ...process.env, FDFS_TRACKERS: devServer.trackers, FDFS_PUBLIC_URL: devServer.publicUrl } : process.env;
 
-  let devServer: DevServer | undefined;
-  if (config.fastdfs.embedded) {
-    devServer = await startDevServer({
-      trackerPort: config.fastdfs.dev.trackerPort,
-      storagePort: config.fastdfs.dev.storagePort,
-      httpPort: config.fastdfs.dev.httpPort,
-      dataDir: config.fastdfs.dev.dataDir,
-    });
-  }
-  const fastdfs = new FastdfsClient({ trackers: devServer?.trackers ?? config.fastdfs.trackers.join(','), poolSize: config.fastdfs.poolSize });
-  // one registry: the API's /metrics shows the worker's job metrics too
-  const metrics = processMetricsRegistry();
-  const worker = await startWorkerRuntime(config, logger, fastdfs, { metrics });
-  const api = await startApiRuntime(config, logger, fastdfs, { metrics });
-
-  console.log(
-    [
-      '',
-      `  API        ${api.url}   (docs: ${api.url}/docs, dashboard: ${api.url}/admin/queues)`,
-      devServer
-        ? `  FastDFS    embedded dev server: tracker ${devServer.trackers}, storage :${devServer.storagePort}, files ${devServer.publicUrl}`
-        : `  FastDFS    trackers ${config.fastdfs.trackers.join(', ')}, files ${config.fastdfs.publicUrl}`,
-      `  Worker     concurrency ${config.worker.concurrency}, formats ${config.avatar.format} ${config.avatar.sizes.join('/')}`,
-      config.env !== 'production' ? `  Demo users ${demoUsers.map((u) => u.id).join(', ')} — get a token with: pnpm token 1` : '',
-      '',
-    ].join('\n'),
-  );
-
-  stopOnSignal(logger, 'system', async () => {
-    await api.close();
-    await worker.close();
-    await fastdfs.close();
-    await devServer?.close();
+  // stop order: the API stops taking uploads first, then the worker finishes its jobs.
+  // The worker yields the CPU to the API: on one machine an upload waits on nobody's render.
+  const children = [
+    SupervisedChild.start({ name: 'api', entry: entry('packages/api/src/start/api.ts') }, { cwd: process.cwd(), env }),
+    SupervisedChild.start({ name: 'worker', entry: entry('packages/worker/src/start/worker.ts'), niceness: WORKER_NICENESS }, { cwd: process.cwd(), env }),
+  ];
+  const childStopTimeoutMs = shutdownTimeoutMs(config) + KILL_MARGIN_MS;
+  let stopped: Promise<void> | undefined;
+  const stopAll = (): Promise<void> =>
+    (stopped ??= (async () => {
+      try {
+        await supervisor.stop();
+      } finally {
+        await devServer?.close();
+      }
+    })());
+  const supervisor = new Supervisor(children, logger, {
+    childStopTimeoutMs,
+    onUnexpectedExit(name, exit) {
+      logger.error({ child: name, exit: describeExit(exit) }, `${name} exited unexpectedly; stopping the rest`);
+      void stopAll().finally(() => process.exit(1));
+    },
   });
+  stopOnSignal(logger, 'system', stopAll, {
+    timeoutMs: children.length * childStopTimeoutMs + KILL_MARGIN_MS,
+    onForce: () => supervisor.killAll(),
+  });
+  logger.info({ pids: Object.fromEntries(children.map((c) => [c.name, c.pid])) }, 'processes started');
+
+  // a child that exits before it is ready has already set off the stop above
+  if (await supervisor.ready().then(() => true, () => false)) console.log(banner(config, devServer));
 }
 
-/** One-machine convenience: the default database is created if the server does not have it yet. */
-async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
-  const target = new URL(databaseUrl);
-  const name = decodeURIComponent(target.pathname.slice(1));
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const db = createDb({ databaseUrl: admin.toString(), poolMax: 1 });
-  try {
-    const found = await db.raw<{ rows: unknown[] }>('select 1 from pg_database where datname = ?', [name]);
-    if (found.rows.length === 0) await db.raw('create database ??', [name]);
-  } catch {
-    // no rights on the maintenance database: the migration step reports a missing database clearly
-  } finally {
-    await db.destroy();
-  }
+function banner(config: Config, devServer: DevServer | undefined): string {
+  const url = `http://${config.http.host}:${config.http.port}`;
+  return [
+    '',
+    `  API        ${url}   (docs: ${url}/docs, dashboard: ${url}/admin/queues)`,
+    devServer
+      ? `  FastDFS    embedded dev server: tracker ${devServer.trackers}, storage :${devServer.storagePort}, files ${devServer.publicUrl}`
+      : `  FastDFS    trackers ${config.fastdfs.trackers.join(', ')}, files ${config.fastdfs.publicUrl}`,
+    `  Worker     1 process, concurrency ${config.worker.concurrency}, formats ${config.avatar.format} ${config.avatar.sizes.join('/')}`,
+    config.env !== 'production' ? `  Demo users ${demoUsers.map((u) => u.id).join(', ')} — get a token with: pnpm token 1` : '',
+    `  Logs       each line labelled by process: ${['supervisor', 'api', 'worker'].join(', ')}; Ctrl-C stops everything`,
+    '',
+  ].join('\n');
 }
 
 main().catch(exitOnStartupError);

@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppDeps } from './deps.js';
 import { createApiMetrics } from './metrics.js';
+import { adminAuthPlugin } from './plugins/app/admin-auth.js';
 import { authenticatePlugin } from './plugins/app/authenticate.js';
 import { drainPlugin } from './plugins/app/drain.js';
 import { answerClientError, errorHandlerPlugin, sendProblem, toAppError } from './plugins/app/error-handler.js';
@@ -9,6 +10,7 @@ import { docsPlugin } from './plugins/external/docs.js';
 import { jwtPlugin } from './plugins/external/jwt.js';
 import { multipartPlugin } from './plugins/external/multipart.js';
 import { rateLimitPlugin } from './plugins/external/rate-limit.js';
+import { securityHeadersPlugin } from './plugins/external/security-headers.js';
 import { queueDashboardRoutes } from './routes/admin/queue-dashboard.js';
 import { healthRoutes } from './routes/ops/health.js';
 import { metricsRoute } from './routes/ops/metrics.js';
@@ -25,14 +27,14 @@ import { getAvatarRoute } from './routes/users/get-avatar.js';
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    // the injected logger: it redacts credentials and writes where the process wants its lines
+    loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: config.http.trustProxy,
     // backstop behind the upload route's own body timeout
     requestTimeout: config.http.bodyTimeoutMs + 15_000,
     connectionTimeout: config.http.bodyTimeoutMs + 15_000,
+    // slowloris: headers must arrive within HEADERS_TIMEOUT_MS (answered 408); checked often enough to keep that promise
+    http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, config.http.headersTimeoutMs) },
     bodyLimit: 64 * 1024,
     return503OnClosing: true,
     // the router's own refusals (bad percent-encoding, an over-long path parameter) bypass the
@@ -45,11 +47,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const apiMetrics = createApiMetrics(deps.metrics);
 
   await app.register(errorHandlerPlugin);
+  await app.register(securityHeadersPlugin, { pagePrefixes: ['/docs', '/admin/queues'] });
   await app.register(docsPlugin);
   await app.register(jwtPlugin, { auth: config.auth });
   await app.register(multipartPlugin, { limits: config.limits });
   await app.register(rateLimitPlugin, { redis: deps.redis, prefix: config.redis.prefix });
-  await app.register(authenticatePlugin);
+  await app.register(authenticatePlugin, { failuresPerIp: config.rateLimit.authFailuresPerIp });
+  await app.register(adminAuthPlugin, { adminPassword: config.auth.adminPassword, failuresPerIp: config.rateLimit.adminAuthFailuresPerIp });
   await app.register(drainPlugin);
 
   app.addHook('onResponse', async (request, reply) => {

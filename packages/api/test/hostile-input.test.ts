@@ -181,6 +181,71 @@ describe('decompression bombs are refused from the header, before any decode', (
   });
 });
 
+/** A progressive JPEG with its last scan (the table before it, the SOS segment, its data) repeated until it has `total` scans. */
+async function jpegWithScans(total: number): Promise<Buffer> {
+  // mozjpeg writes every scan with Ah = Al = 0, so repeating one is valid and decodes cleanly
+  const jpeg = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }).jpeg({ progressive: true, mozjpeg: true }).toBuffer();
+  let scans = 0; // in a tiny flat file every 0xFF 0xDA is an SOS marker (scan data stuffs 0xFF with 0x00)
+  for (let at = jpeg.indexOf(Buffer.from([0xff, 0xda])); at >= 0; at = jpeg.indexOf(Buffer.from([0xff, 0xda]), at + 2)) scans++;
+  const sos = jpeg.lastIndexOf(Buffer.from([0xff, 0xda]));
+  const dht = jpeg.lastIndexOf(Buffer.from([0xff, 0xc4]), sos);
+  const eoi = jpeg.length - 2;
+  const scan = jpeg.subarray(dht, eoi);
+  return Buffer.concat([jpeg.subarray(0, eoi), ...Array.from({ length: total - scans }, () => scan), jpeg.subarray(eoi)]);
+}
+
+/** A little-endian one-page TIFF grown to `pages` pages by chaining copies of its directory (same pixels each time). */
+function tiffWithPages(tiff: Buffer, pages: number): Buffer {
+  const first = tiff.readUInt32LE(4);
+  const directoryBytes = 2 + tiff.readUInt16LE(first) * 12 + 4;
+  const directory = tiff.subarray(first, first + directoryBytes);
+  const copies = Array.from({ length: pages - 1 }, (_, i) => {
+    const copy = Buffer.from(directory);
+    const next = i === pages - 2 ? 0 : tiff.length + (i + 1) * directoryBytes;
+    copy.writeUInt32LE(next, directoryBytes - 4);
+    return copy;
+  });
+  const head = Buffer.from(tiff);
+  head.writeUInt32LE(tiff.length, first + directoryBytes - 4);
+  return Buffer.concat([head, ...copies]);
+}
+
+async function uploadsOfUser(): Promise<number> {
+  const [row] = await system.db('uploads').where({ user_id: USER }).count<Array<{ count: string }>>({ count: '*' });
+  return Number(row?.count);
+}
+
+describe('CPU bombs (few bytes, long decodes) are refused from their structure, before anything is recorded or queued', () => {
+  it('refuses a progressive JPEG repeating one scan 1,000 times with 422 image_too_complex', async () => {
+    const bomb = await jpegWithScans(1_000);
+    expect(bomb.length).toBeLessThan(MAX_UPLOAD_BYTES);
+    const before = await uploadsOfUser();
+    const response = await upload(bomb);
+    await expectRefused(response, 422, 'image_too_complex');
+    expect(JSON.parse(response.text)).toMatchObject({ maxJpegScans: system.config.limits.maxJpegScans });
+    // the job id is the upload id and a job is added only after its row: no row, no job
+    expect(await uploadsOfUser()).toBe(before);
+  });
+
+  it('accepts and renders the same JPEG with as many scans as MAX_JPEG_SCANS allows', async () => {
+    const response = await upload(await jpegWithScans(system.config.limits.maxJpegScans));
+    expect(response.status, response.text).toBe(202);
+    const final = await waitForTerminal(system.url, (JSON.parse(response.text) as { uploadId: string }).uploadId, token);
+    expect(final.status).toBe('done');
+    expect(await filesLeftIn(system.stagingDir, 10_000)).toEqual([]);
+  });
+
+  it('refuses a TIFF with more pages than MAX_IMAGE_FRAMES (libvips opens every directory) with 422 image_too_large', async () => {
+    const tiff = tiffWithPages(await sharp({ create: { width: 1, height: 1, channels: 3, background: '#5a5a5a' } }).tiff({ compression: 'none' }).toBuffer(), system.config.limits.maxImageFrames + 1);
+    expect(tiff.length).toBeLessThan(MAX_UPLOAD_BYTES);
+    const before = await uploadsOfUser();
+    const response = await upload(tiff, { contentType: 'image/tiff', filename: 'pages.tif' });
+    await expectRefused(response, 422, 'image_too_large');
+    expect(JSON.parse(response.text)).toMatchObject({ maxFrames: system.config.limits.maxImageFrames });
+    expect(await uploadsOfUser()).toBe(before);
+  });
+});
+
 describe('size limits are enforced while streaming', () => {
   it('refuses a file one byte over MAX_UPLOAD_BYTES with 413 file_too_large and removes the partial file', async () => {
     const response = await upload(Buffer.alloc(MAX_UPLOAD_BYTES + 1, 0x41));

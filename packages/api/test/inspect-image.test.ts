@@ -5,9 +5,11 @@ import { crc32 } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '@avatar/shared';
-import { inspectImage, type ImageLimits } from '../src/domain/inspect-image.js';
+import { countJpegScans } from '../src/domain/count-jpeg-scans.js';
+import { FileWindow } from '../src/domain/file-window.js';
+import { inspectImage, MAX_PNG_CHUNKS, type ImageLimits } from '../src/domain/inspect-image.js';
 
-const LIMITS: ImageLimits = { maxInputPixels: 50_000_000, maxSide: 20_000, maxFrames: 1_000 };
+const LIMITS: ImageLimits = { maxInputPixels: 50_000_000, maxSide: 20_000, maxFrames: 1_000, maxJpegScans: 100 };
 /** What the upload route captures while streaming: enough for content sniffing. */
 const HEAD_BYTES = 4100;
 
@@ -240,5 +242,159 @@ describe('inspectImage refuses unreadable headers with image_undecodable', () =>
     const tiff = await solid(10, 10).tiff().toBuffer();
     tiff.writeUInt32LE(0x7fffffff, 4);
     await expectRefusal(tiff, 'unsupported_media_type');
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// CPU bombs: small files whose structure, not their pixel count, makes the decode slow.
+
+/** Writes `bytes` to a file and counts its scans the way inspectImage does. */
+async function scansOf(bytes: Buffer, stopAfter = 10_000): Promise<number> {
+  const file = path.join(dir, `scans-${++counter}`);
+  await writeFile(file, bytes);
+  const window = await FileWindow.open(file);
+  try {
+    return await countJpegScans(window, stopAfter);
+  } finally {
+    await window.close();
+  }
+}
+
+/** libjpeg's own progression (jpeg_simple_progression): 10 scans for YCbCr. */
+function progressiveJpeg(image: Sharp): Promise<Buffer> {
+  return image.jpeg({ progressive: true, mozjpeg: false }).toBuffer();
+}
+
+function noise(width: number, height: number): Sharp {
+  return sharp({ create: { width, height, channels: 3, background: 'gray', noise: { type: 'gaussian', mean: 128, sigma: 60 } } });
+}
+
+/** The JPEG with its last scan (the table before it, the SOS segment and its data) repeated until it has `total` scans. */
+function withScans(jpeg: Buffer, base: number, total: number): Buffer {
+  const sos = jpeg.lastIndexOf(Buffer.from([0xff, 0xda]));
+  const dht = jpeg.lastIndexOf(Buffer.from([0xff, 0xc4]), sos);
+  const eoi = jpeg.length - 2;
+  const scan = jpeg.subarray(dht, eoi);
+  return Buffer.concat([jpeg.subarray(0, eoi), ...Array.from({ length: total - base }, () => scan), jpeg.subarray(eoi)]);
+}
+
+/** An APPn segment of `length` bytes of `fill` after the marker and length. */
+function appSegment(marker: number, length: number, fill: Buffer = Buffer.from([0x20])): Buffer {
+  const segment = Buffer.alloc(4 + length);
+  segment[0] = 0xff;
+  segment[1] = marker;
+  segment.writeUInt16BE(length + 2, 2);
+  segment.fill(fill, 4);
+  return segment;
+}
+
+/** A PNG of `total` chunks: IHDR, empty private ancillary chunks (which decoders skip), IEND. */
+function pngWithChunks(total: number): Buffer {
+  const header = pngHeaderOnly(8, 8);
+  const iend = header.length - 12;
+  const filler = pngChunk('prVt', Buffer.alloc(0));
+  return Buffer.concat([header.subarray(0, iend), ...Array.from({ length: total - 2 }, () => filler), header.subarray(iend)]);
+}
+
+describe('JPEG scans are counted through the whole file, as libjpeg reads them', () => {
+  it('finds 1 scan in a baseline JPEG and 10 in a progressive one written by libjpeg', async () => {
+    expect(await scansOf(await solid(40, 30).jpeg().toBuffer())).toBe(1);
+    expect(await scansOf(await progressiveJpeg(solid(40, 30)))).toBe(10);
+  });
+
+  it('is not fooled by 0xFF bytes inside scan data (stuffed zeros) or by a large image spanning many windows', async () => {
+    const jpeg = await progressiveJpeg(noise(600, 400));
+    expect(jpeg.length).toBeGreaterThan(2 * 64 * 1024);
+    expect(jpeg.indexOf(Buffer.from([0xff, 0x00]))).toBeGreaterThan(0); // the corpus has stuffing
+    expect(await scansOf(jpeg)).toBe(10);
+  });
+
+  it('skips restart markers and fill bytes inside scan data, and sees a marker after fill bytes', async () => {
+    const jpeg = await solid(64, 64).jpeg().toBuffer();
+    const data = jpeg.indexOf(Buffer.from([0xff, 0xda])) + 2 + jpeg.readUInt16BE(jpeg.indexOf(Buffer.from([0xff, 0xda])) + 2);
+    const restarts = Buffer.from([0xff, 0xd0, 0x11, 0xff, 0xd7, 0xff, 0xff, 0xd3, 0x22, 0xff, 0x00]);
+    const withRestarts = Buffer.concat([jpeg.subarray(0, data), restarts, jpeg.subarray(data)]);
+    expect(await scansOf(withRestarts)).toBe(1);
+    const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
+    const filled = Buffer.concat([jpeg.subarray(0, sos), Buffer.from([0xff, 0xff, 0xff]), jpeg.subarray(sos)]);
+    expect(await scansOf(filled)).toBe(1);
+  });
+
+  it('does not count SOS bytes inside a metadata segment, and counts scans after garbage libjpeg would skip', async () => {
+    const jpeg = await progressiveJpeg(solid(32, 32));
+    const fakeScans = appSegment(0xe1, 4_000, Buffer.from([0xff, 0xda, 0x00, 0x08]));
+    expect(await scansOf(Buffer.concat([jpeg.subarray(0, 2), fakeScans, jpeg.subarray(2)]))).toBe(10);
+    const sos = jpeg.lastIndexOf(Buffer.from([0xff, 0xda]));
+    const garbage = Buffer.concat([jpeg.subarray(0, sos), Buffer.from('junk', 'latin1'), jpeg.subarray(sos)]);
+    expect(await scansOf(garbage)).toBe(10);
+  });
+
+  it('stops at EOI: what follows the image (another image, trailing data) is not decoded', async () => {
+    const jpeg = await progressiveJpeg(solid(32, 32));
+    expect(await scansOf(Buffer.concat([jpeg, jpeg]))).toBe(10);
+  });
+
+  it('counts scans wherever they sit, past 128 KB of metadata, and stops one past the limit', async () => {
+    const jpeg = withScans(await progressiveJpeg(solid(32, 32)), 10, 300);
+    const bytes = Buffer.concat([jpeg.subarray(0, 2), appSegment(0xe2, 65_000), appSegment(0xe2, 65_000), jpeg.subarray(2)]);
+    expect(await scansOf(bytes)).toBe(300);
+    expect(await scansOf(bytes, 101)).toBe(101);
+  });
+});
+
+describe('inspectImage refuses CPU bombs by their structure with image_too_complex', () => {
+  it('a progressive JPEG with one scan more than maxJpegScans, and not one with exactly maxJpegScans', async () => {
+    const jpeg = await progressiveJpeg(solid(48, 48));
+    const limits = { ...LIMITS, maxJpegScans: 12 };
+    await expect(inspect(withScans(jpeg, 10, 12), limits)).resolves.toMatchObject({ mime: 'image/jpeg', width: 48, height: 48 });
+    const error = await expectRefusal(withScans(jpeg, 10, 13), 'image_too_complex', limits);
+    expect(error.status).toBe(422);
+    expect(error.extra).toEqual({ maxJpegScans: 12 });
+  });
+
+  it('a tiny JPEG repeating one scan 1,000 times, under the default limit of 100', async () => {
+    const bomb = withScans(await progressiveJpeg(solid(16, 16)), 10, 1_000);
+    expect(bomb.length).toBeLessThan(100 * 1024);
+    await expectRefusal(bomb, 'image_too_complex');
+  });
+
+  it('accepts what real encoders write: libjpeg progressive, mozjpeg with optimised scans, baseline', async () => {
+    for (const bytes of [
+      await progressiveJpeg(noise(300, 200)),
+      await noise(300, 200).jpeg({ progressive: true, mozjpeg: true }).toBuffer(),
+      await noise(300, 200).greyscale().jpeg({ progressive: true, mozjpeg: true }).toBuffer(),
+      await noise(300, 200).jpeg().toBuffer(),
+    ]) {
+      await expect(inspect(bytes)).resolves.toMatchObject({ mime: 'image/jpeg', width: 300, height: 200 });
+    }
+  });
+
+  it(`a PNG with more than ${MAX_PNG_CHUNKS} chunks, and not one with exactly that many`, async () => {
+    await expect(inspect(pngWithChunks(MAX_PNG_CHUNKS))).resolves.toMatchObject({ mime: 'image/png', width: 8, height: 8 });
+    const error = await expectRefusal(pngWithChunks(MAX_PNG_CHUNKS + 1), 'image_too_complex');
+    expect(error.extra).toEqual({ maxPngChunks: MAX_PNG_CHUNKS });
+  });
+});
+
+describe('inspectImage counts a TIFF\'s pages as frames', () => {
+  const pages = (count: number) =>
+    sharp(Buffer.alloc(4 * 4 * count * 3, 90), { raw: { width: 4, height: 4 * count, channels: 3, pageHeight: 4 } }).tiff().toBuffer();
+
+  it('reads the whole directory chain and refuses more pages than maxFrames with image_too_large', async () => {
+    const tiff = await pages(5);
+    await expect(inspect(tiff)).resolves.toMatchObject({ mime: 'image/tiff', width: 4, height: 4, frames: 5 });
+    const error = await expectRefusal(tiff, 'image_too_large', { ...LIMITS, maxFrames: 4 });
+    expect(error.extra).toMatchObject({ maxFrames: 4 });
+  });
+
+  it('refuses a directory chain that loops back with image_undecodable', async () => {
+    const tiff = await pages(2);
+    const first = tiff.readUInt32LE(4);
+    const nextField = first + 2 + tiff.readUInt16LE(first) * 12;
+    const second = tiff.readUInt32LE(nextField);
+    expect(second).toBeGreaterThan(0);
+    const secondNextField = second + 2 + tiff.readUInt16LE(second) * 12;
+    tiff.writeUInt32LE(first, secondNextField); // page 2 points back at page 1
+    await expectRefusal(tiff, 'image_undecodable');
   });
 });

@@ -1,3 +1,4 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchBytes, getJson, postAvatar, waitForTerminal } from './support/http-client.js';
@@ -137,6 +138,13 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(paths).sort()).toEqual(['/v1/uploads/{uploadId}', '/v1/uploads/{uploadId}/events', '/v1/users/{userId}/avatar']);
     expect(Object.keys(paths['/v1/users/{userId}/avatar'] ?? {}).sort()).toEqual(['get', 'post']);
     expect(paths['/v1/uploads/{uploadId}/events']?.get?.parameters?.map((p) => p.name).sort()).toEqual(['after', 'uploadId', 'wait']);
+  });
+
+  it('is a valid OpenAPI document', async () => {
+    const doc = await getJson(`${system.url}/docs/json`);
+    // validate() throws, naming the first error, on anything the OpenAPI 3.0 schema refuses
+    const checked = (await SwaggerParser.validate(structuredClone(doc.body) as never)) as { openapi?: string };
+    expect(checked.openapi).toMatch(/^3\./);
   });
 });
 

@@ -25,9 +25,21 @@ import { runPeriodically } from './sweepers/run-periodically.js';
 import { sweepStaging } from './sweepers/staging-sweeper.js';
 import { sweepStoredFiles } from './sweepers/stored-files-sweeper.js';
 
+/** What the ops server's /health/ready reports: ready when every check holds. */
+export interface WorkerReadiness {
+  ready: boolean;
+  checks: { workers: boolean; redis: boolean; fastdfs: boolean };
+}
+
+/** How long a readiness check may take before it counts as failed. */
+const READY_CHECK_TIMEOUT_MS = 2_000;
+
 export interface WorkerRuntime {
-  /** Its workers are running and Redis answers (the ops server's /health/ready). */
-  ready(): Promise<boolean>;
+  /**
+   * Its workers are running, Redis answers, and a FastDFS tracker has an ACTIVE storage server
+   * to store in: without one every job it takes only waits in backoff.
+   */
+  ready(): Promise<WorkerReadiness>;
   /** Stops taking jobs, lets active ones finish within `graceMs`, then hands the rest back (they stall and are retried). */
   close(graceMs?: number): Promise<void>;
 }
@@ -52,7 +64,7 @@ function dispatch(handlers: Handlers): Processor {
 }
 
 export interface WorkerRuntimeOptions {
-  /** Where job metrics go; `pnpm start` shares one registry with the API. */
+  /** Where job metrics go (the ops server's registry when `WORKER_METRICS_PORT` is set; tests pass their own). */
   metrics?: Registry;
 }
 
@@ -81,7 +93,13 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
     files,
     staged,
     sizes: config.avatar.sizes,
-    render: (input: Buffer) => renderAvatar(input, { sizes: config.avatar.sizes, format: config.avatar.format, maxInputPixels: config.limits.maxInputPixels }),
+    render: (input: Buffer) =>
+      renderAvatar(input, {
+        sizes: config.avatar.sizes,
+        format: config.avatar.format,
+        maxInputPixels: config.limits.maxInputPixels,
+        timeoutSeconds: config.worker.renderTimeoutSeconds,
+      }),
     scheduleDeletion,
     publicUrl: config.fastdfs.publicUrl,
     logger,
@@ -126,8 +144,19 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
 
   return {
     async ready() {
-      if (!workers.every((w) => w.isRunning())) return false;
-      return producer.ping().then(() => true, () => false);
+      const [redis, storage] = await Promise.all([
+        producer.ping().then(() => true, () => false),
+        // the API's readiness asks the same; a killed storage still looks ACTIVE here until the tracker's heartbeat check
+        fastdfs.checkStorageAvailable({ signal: AbortSignal.timeout(READY_CHECK_TIMEOUT_MS) }).then(
+          () => true,
+          (error: unknown) => {
+            logger.warn({ err: error }, 'readiness: no FastDFS storage to store in');
+            return false;
+          },
+        ),
+      ]);
+      const checks = { workers: workers.every((w) => w.isRunning()), redis, fastdfs: storage };
+      return { ready: checks.workers && checks.redis && checks.fastdfs, checks };
     },
     async close(graceMs = config.worker.shutdownGraceMs) {
       await Promise.all(sweepers.map((s) => s.stop()));

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '@avatar/shared';
+import { declaredTypeOf } from '../domain/declared-type.js';
 import type { StagedFile, StagingStore } from './staging-store.js';
 
 export interface ReceivedFile {
@@ -36,7 +37,7 @@ export async function receiveAvatarFile(
       });
       received = {
         staged: await staging.write(part.file, { maxBytes: options.maxBytes, signal: controller.signal }),
-        declaredType: part.mimetype || undefined,
+        declaredType: declaredTypeOf(part.mimetype),
       };
     }
   })();
@@ -49,10 +50,20 @@ export async function receiveAvatarFile(
     // the reader may still settle later (socket closed); its files are removed below or by the sweeper
     reading.catch(() => undefined);
     if (received) await staging.remove(received.staged.path);
-    throw error;
+    throw clientAborted(request, error) ?? error;
   } finally {
     clearTimeout(timer);
   }
   if (!received) throw new AppError('file_missing', 'No part named "file" in the body');
   return received;
+}
+
+/**
+ * The client closed the connection before its body ended: whatever the parser threw then
+ * (ECONNRESET "aborted", an unexpected end of form) is the client's doing, not a failure of
+ * ours. Our own verdicts (413, 408) stand.
+ */
+function clientAborted(request: FastifyRequest, error: unknown): AppError | undefined {
+  if (error instanceof AppError || !request.raw.readableAborted) return undefined;
+  return new AppError('client_aborted', 'The client closed the connection before the body ended', { cause: error });
 }

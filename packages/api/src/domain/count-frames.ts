@@ -99,11 +99,13 @@ export async function countWebpFrames(file: FileWindow, stopAfter: number): Prom
 
 /**
  * The frame count an APNG declares in its acTL chunk (1 for a plain PNG). Only the default
- * image is ever decoded, so the declared count is what matters for the frame limit.
+ * image is ever decoded, so the declared count is what matters for the frame limit. Looks at
+ * no more than `stopAfterChunks` chunks before the image data: more is refused by the chunk
+ * count anyway, and walking them here would cost the API the time the limit saves.
  */
-export async function countApngFrames(file: FileWindow): Promise<number> {
+export async function countApngFrames(file: FileWindow, stopAfterChunks: number): Promise<number> {
   let position = 8;
-  for (;;) {
+  for (let seen = 0; seen < stopAfterChunks; seen++) {
     const chunk = await file.read(position, 12);
     if (chunk.length < 12) return 1;
     const type = chunk.toString('latin1', 4, 8);
@@ -111,4 +113,5 @@ export async function countApngFrames(file: FileWindow): Promise<number> {
     if (type === 'IDAT' || type === 'IEND') return 1;
     position += 12 + chunk.readUInt32BE(0);
   }
+  return 1;
 }

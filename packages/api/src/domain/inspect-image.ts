@@ -2,18 +2,29 @@ import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
 import { typeHandlers } from 'image-size/types/index';
 import { AppError } from '@avatar/shared';
 import { countApngFrames, countWebpFrames, scanGif } from './count-frames.js';
+import { countJpegScans } from './count-jpeg-scans.js';
+import { countPngChunks } from './count-png-chunks.js';
 import { FileWindow } from './file-window.js';
 import { readJpegSize } from './read-jpeg-size.js';
-import { readTiffSize } from './read-tiff-size.js';
+import { countTiffDirectories, readTiffSize } from './read-tiff-size.js';
 
 export interface ImageLimits {
   /** Most pixels (width × height of one frame) the worker will decode. */
   maxInputPixels: number;
   /** Longest accepted side, whatever the pixel count. */
   maxSide: number;
-  /** Most frames an animated image may have; the worker decodes only the first. */
+  /** Most frames an animated image (or pages a TIFF) may have; the worker decodes only the first. */
   maxFrames: number;
+  /** Most scans a JPEG may have: each scan costs a pass over every coefficient of the image. */
+  maxJpegScans: number;
 }
+
+/**
+ * Most chunks a PNG may have. Real files have a few dozen to a few thousand (IDAT split every
+ * 8 KiB, or per row, plus two per APNG frame); libpng gets through 800,000 empty chunks in
+ * about 0.1 s, so this is a ceiling on a waste, not a defence against a costly decode.
+ */
+export const MAX_PNG_CHUNKS = 100_000;
 
 export interface InspectedImage {
   mime: string;
@@ -92,7 +103,7 @@ function acceptedType(sniffedMime: string | undefined, head: Buffer): AcceptedTy
 
 async function readHeader(reader: HeaderReader, file: FileWindow, maxFrames: number): Promise<{ width: number; height: number; frames: number }> {
   if (reader === 'jpeg') return { ...(await readJpegSize(file)), frames: 1 };
-  if (reader === 'tiff') return { ...(await readTiffSize(file)), frames: 1 };
+  if (reader === 'tiff') return { ...(await readTiffSize(file)), frames: await countTiffDirectories(file, maxFrames + 1) };
   // counting stops one past the limit: enough to refuse, never more work than that
   if (reader === 'gif') return scanGif(file, maxFrames + 1);
 
@@ -109,38 +120,12 @@ async function readHeader(reader: HeaderReader, file: FileWindow, maxFrames: num
   const largest = (size.images ?? [size]).reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
   let frames = 1;
   if (reader.imageSize === 'webp') frames = await countWebpFrames(file, maxFrames + 1);
-  if (reader.imageSize === 'png') frames = await countApngFrames(file);
+  if (reader.imageSize === 'png') frames = await countApngFrames(file, MAX_PNG_CHUNKS);
   return { width: largest.width, height: largest.height, frames };
 }
 
-/**
- * Sniffs the real type from the content (never the declared type) and reads dimensions
- * and frame count from the header, without decoding pixels. Runs after the upload has been
- * staged at `filePath`; `head` is its first bytes (about 4 KiB is enough to sniff).
- *
- * Throws `AppError`: `unsupported_media_type` for anything but JPEG, PNG, WebP, GIF, AVIF,
- * TIFF and BMP; `image_undecodable` when the header is incomplete or has zero dimensions;
- * `image_too_large` over the pixel, side or frame limits. A file whose pixel data is cut
- * off after an intact header passes here: only the worker's decode can tell.
- */
-export async function inspectImage(filePath: string, head: Buffer, limits: ImageLimits): Promise<InspectedImage> {
-  if (head.length === 0) throw unsupported('The file is empty');
-  const type = acceptedType(await sniff(filePath, head), head);
-
-  const file = await FileWindow.open(filePath);
-  let header: { width: number; height: number; frames: number };
-  try {
-    header = await readHeader(type.reader, file, limits.maxFrames);
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    // image-size throws TypeError/RangeError on malformed headers; I/O errors are ours
-    if (error instanceof Error && 'code' in error) throw error;
-    throw new AppError('image_undecodable', 'Image header cannot be read', { cause: error });
-  } finally {
-    await file.close();
-  }
-
-  const { width, height, frames } = header;
+/** Dimensions and frames against the limits. */
+function assertWithinSize({ width, height, frames }: { width: number; height: number; frames: number }, limits: ImageLimits): void {
   if (!(width > 0 && height > 0)) throw new AppError('image_undecodable', `Image header gives ${width}×${height}`);
   if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxInputPixels) {
     throw new AppError('image_too_large', `Image of ${width}×${height} is over the limit`, {
@@ -152,5 +137,55 @@ export async function inspectImage(filePath: string, head: Buffer, limits: Image
       extra: { width, height, maxFrames: limits.maxFrames },
     });
   }
-  return { mime: type.mime, ext: type.ext, width, height, frames };
+}
+
+/**
+ * Structures whose count, not the pixel size, makes a small file slow to decode. Reads the
+ * whole file (JPEG scans can sit anywhere after the header), but stops one past the limit.
+ */
+async function assertWithinStructure(reader: HeaderReader, file: FileWindow, limits: ImageLimits): Promise<void> {
+  if (reader === 'jpeg') {
+    const scans = await countJpegScans(file, limits.maxJpegScans + 1);
+    if (scans > limits.maxJpegScans) {
+      throw new AppError('image_too_complex', `JPEG has more than ${limits.maxJpegScans} scans`, { extra: { maxJpegScans: limits.maxJpegScans } });
+    }
+  }
+  if (typeof reader === 'object' && reader.imageSize === 'png') {
+    const chunks = await countPngChunks(file, MAX_PNG_CHUNKS + 1);
+    if (chunks > MAX_PNG_CHUNKS) {
+      throw new AppError('image_too_complex', `PNG has more than ${MAX_PNG_CHUNKS} chunks`, { extra: { maxPngChunks: MAX_PNG_CHUNKS } });
+    }
+  }
+}
+
+/**
+ * Sniffs the real type from the content (never the declared type) and reads dimensions
+ * and frame count from the header, without decoding pixels. Runs after the upload has been
+ * staged at `filePath`; `head` is its first bytes (about 4 KiB is enough to sniff).
+ *
+ * Throws `AppError`: `unsupported_media_type` for anything but JPEG, PNG, WebP, GIF, AVIF,
+ * TIFF and BMP; `image_undecodable` when the header is incomplete or has zero dimensions;
+ * `image_too_large` over the pixel, side or frame (TIFF: page) limits; `image_too_complex`
+ * for a JPEG with more scans than `maxJpegScans` or a PNG with more than `MAX_PNG_CHUNKS`
+ * chunks. A file whose pixel data is cut off after an intact header passes here: only the
+ * worker's decode can tell.
+ */
+export async function inspectImage(filePath: string, head: Buffer, limits: ImageLimits): Promise<InspectedImage> {
+  if (head.length === 0) throw unsupported('The file is empty');
+  const type = acceptedType(await sniff(filePath, head), head);
+
+  const file = await FileWindow.open(filePath);
+  try {
+    const header = await readHeader(type.reader, file, limits.maxFrames);
+    assertWithinSize(header, limits);
+    await assertWithinStructure(type.reader, file, limits);
+    return { mime: type.mime, ext: type.ext, ...header };
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    // image-size throws TypeError/RangeError on malformed headers; I/O errors are ours
+    if (error instanceof Error && 'code' in error) throw error;
+    throw new AppError('image_undecodable', 'Image header cannot be read', { cause: error });
+  } finally {
+    await file.close();
+  }
 }

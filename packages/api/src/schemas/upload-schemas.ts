@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { uploadEventTypes, uploadStatuses } from '@avatar/shared';
+import { parseUserId } from '../domain/user-id.js';
 
-/** Decimal user ids only: `1e3`, `01`, `-1` and `1.5` are refused before any lookup. */
+/** Decimal user ids only: `1e3`, `01`, `-1`, `1.5` and ids beyond 2^53 are refused before any lookup. */
 export const userIdParams = z.object({
-  userId: z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer').transform(Number),
+  userId: z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a positive integer').refine((id) => parseUserId(id) !== undefined, 'must be below 2^53').transform(Number),
 });
 
 export const uploadHeaders = z
@@ -17,14 +18,47 @@ export const problemSchema = z
   .loose()
   .describe('application/problem+json');
 
-export const notModifiedSchema = z.null().describe('Not modified');
+/**
+ * Response headers for OpenAPI: a response schema's `headers` metadata becomes the response's
+ * documented headers (@fastify/swagger moves it out of the body schema).
+ */
+function withHeaders(description: string, headers: Record<string, { description: string; type?: string; enum?: string[] }>): { description: string; headers: Record<string, object> } {
+  return { description, headers: Object.fromEntries(Object.entries(headers).map(([name, h]) => [name, { type: 'string', ...h }])) };
+}
 
-export const acceptedSchema = z.object({
-  uploadId: z.uuid(),
-  status: z.enum(uploadStatuses),
-  statusUrl: z.string(),
-  eventsUrl: z.string(),
+/** A response with no body (the docs plugin documents `z.null()` as "no content"); handlers send nothing. */
+function emptyResponse(description: string, headers: Parameters<typeof withHeaders>[1]): z.ZodNull {
+  return z.null().meta(withHeaders(description, headers));
+}
+
+const etagHeader = { description: 'Changes whenever the snapshot changes; send it back as If-None-Match' };
+const retryAfterHeader = { description: 'Seconds before polling again; only while the upload is not finished', type: 'integer' };
+
+export const notModifiedSchema = emptyResponse('Not modified: the snapshot still has this ETag', { etag: etagHeader, 'retry-after': retryAfterHeader });
+
+export const redirectSchema = emptyResponse('Found: the chosen variant', {
+  location: { description: 'URL of the smallest variant at least `size` wide (else the largest)' },
+  'cache-control': { description: 'public, max-age=60: a new upload changes the target' },
 });
+
+/** The multipart body of an upload, for OpenAPI only: the handler streams it itself, so Fastify never validates it. */
+export const avatarUploadForm = {
+  type: 'object',
+  required: ['file'],
+  properties: { file: { type: 'string', format: 'binary', description: 'The picture; its type is judged by its bytes, never by the declared Content-Type' } },
+} as const;
+
+export const acceptedSchema = z
+  .object({
+    uploadId: z.uuid(),
+    status: z.enum(uploadStatuses),
+    statusUrl: z.string(),
+    eventsUrl: z.string(),
+  })
+  .meta(withHeaders('Accepted: the picture is staged and queued', {
+    location: { description: 'The status URL' },
+    'idempotent-replayed': { description: 'true when an earlier upload with the same Idempotency-Key is answered again', enum: ['true', 'false'] },
+  }));
 
 const variantOut = z.object({ size: z.number().int(), url: z.string() });
 
@@ -41,10 +75,15 @@ export const snapshotSchema = z.object({
 });
 export type UploadSnapshot = z.infer<typeof snapshotSchema>;
 
+export const snapshotResponse = snapshotSchema.meta(withHeaders('The upload now', { etag: etagHeader, 'retry-after': retryAfterHeader }));
+
 export const MAX_WAIT_SECONDS = 60;
 
+/** `upload_events.seq` is an int4: a larger `after` is a client error (400), never an SQL one. */
+export const MAX_EVENT_SEQ = 2_147_483_647;
+
 export const eventsQuery = z.object({
-  after: z.coerce.number().int().min(0).default(0),
+  after: z.coerce.number().int().min(0).max(MAX_EVENT_SEQ).default(0),
   /** seconds to wait for the first new event; more than 60 is cut to 60, so a request never outlives proxies' timeouts */
   wait: z.coerce.number().min(0).default(0).transform((seconds) => Math.min(seconds, MAX_WAIT_SECONDS)),
 });

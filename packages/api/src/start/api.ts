@@ -1,5 +1,5 @@
 import { FastdfsClient } from '@avatar/fastdfs';
-import { createLogger, exitOnStartupError, loadConfig, stopOnSignal } from '@avatar/shared';
+import { announceReady, createLogger, exitOnStartupError, loadConfig, shutdownTimeoutMs, stopOnSignal } from '@avatar/shared';
 import { startApiRuntime } from '../api-runtime.js';
 
 /** The API process alone, as a deployment runs it. */
@@ -13,7 +13,8 @@ async function main(): Promise<void> {
     // stop taking uploads, let those in flight finish, then close connections
     await api.close();
     await fastdfs.close();
-  });
+  }, { timeoutMs: shutdownTimeoutMs(config) });
+  announceReady();
 }
 
 main().catch(exitOnStartupError);

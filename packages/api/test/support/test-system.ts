@@ -65,6 +65,10 @@ export async function startTestSystem(options: { worker?: boolean; env?: Record<
       JWT_SECRET: TEST_JWT_SECRET,
       RATE_LIMIT_UPLOADS_PER_USER: '0',
       RATE_LIMIT_UPLOADS_PER_IP: '0',
+      // the hostile-token and wrong-password tests refuse many requests from one address; the limits on
+      // refusals have their own tests
+      RATE_LIMIT_AUTH_FAILURES_PER_IP: '0',
+      RATE_LIMIT_ADMIN_AUTH_FAILURES_PER_IP: '0',
       JOB_BACKOFF_MS: '200',
       WORKER_CONCURRENCY: '2',
       SWEEP_INTERVAL_MS: '60000',

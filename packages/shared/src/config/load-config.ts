@@ -8,7 +8,14 @@ const DEV_ADMIN_PASSWORD = 'dev-admin';
 export interface Config {
   env: ParsedEnv['NODE_ENV'];
   logLevel: ParsedEnv['LOG_LEVEL'];
-  http: { host: string; port: number; trustProxy: boolean; bodyTimeoutMs: number };
+  http: {
+    host: string;
+    port: number;
+    trustProxy: boolean;
+    bodyTimeoutMs: number;
+    /** how long a client may take to send its request headers (slowloris) */
+    headersTimeoutMs: number;
+  };
   databaseUrl: string;
   databasePoolMax: number;
   redis: { url: string; prefix: string };
@@ -22,12 +29,27 @@ export interface Config {
     dev: { trackerPort: number; storagePort: number; httpPort: number; dataDir: string };
   };
   stagingDir: string;
-  limits: { maxUploadBytes: number; maxInputPixels: number; maxImageSide: number; maxImageFrames: number };
+  limits: { maxUploadBytes: number; maxInputPixels: number; maxImageSide: number; maxImageFrames: number; maxJpegScans: number };
   avatar: { sizes: number[]; format: ParsedEnv['AVATAR_FORMAT'] };
-  worker: { concurrency: number; attempts: number; backoffMs: number; shutdownGraceMs: number; metricsPort: number | undefined };
+  worker: {
+    concurrency: number;
+    attempts: number;
+    backoffMs: number;
+    shutdownGraceMs: number;
+    metricsPort: number | undefined;
+    /** one render (decode and encode) may take this long; sharp counts whole seconds */
+    renderTimeoutSeconds: number;
+  };
   sweeper: { intervalMs: number; graceMs: number; outboxGraceMs: number };
   auth: { jwtSecret: string | undefined; jwtPublicKey: string | undefined; jwtIssuer: string | undefined; adminPassword: string };
-  rateLimit: { uploadsPerUser: number; uploadsPerIp: number };
+  rateLimit: {
+    uploadsPerUser: number;
+    uploadsPerIp: number;
+    /** refused bearer authentications a minute per address (0 = no limit) */
+    authFailuresPerIp: number;
+    /** refused admin logins a minute per address, after which the address is locked out for the rest of the minute */
+    adminAuthFailuresPerIp: number;
+  };
   tables: { users: string; userDetail: string };
 }
 
@@ -61,7 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, trustProxy: e.TRUST_PROXY, bodyTimeoutMs: e.UPLOAD_BODY_TIMEOUT_MS },
+    http: { host: e.HOST, port: e.PORT, trustProxy: e.TRUST_PROXY, bodyTimeoutMs: e.UPLOAD_BODY_TIMEOUT_MS, headersTimeoutMs: e.HEADERS_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
@@ -73,12 +95,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dev: { trackerPort: e.FDFS_DEV_TRACKER_PORT, storagePort: e.FDFS_DEV_STORAGE_PORT, httpPort: e.FDFS_DEV_HTTP_PORT, dataDir: path.resolve(e.FDFS_DEV_DATA_DIR) },
     },
     stagingDir: path.resolve(e.STAGING_DIR),
-    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxInputPixels: e.MAX_INPUT_PIXELS, maxImageSide: e.MAX_IMAGE_SIDE, maxImageFrames: e.MAX_IMAGE_FRAMES },
+    limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxInputPixels: e.MAX_INPUT_PIXELS, maxImageSide: e.MAX_IMAGE_SIDE, maxImageFrames: e.MAX_IMAGE_FRAMES, maxJpegScans: e.MAX_JPEG_SCANS },
     avatar: { sizes: e.AVATAR_SIZES, format: e.AVATAR_FORMAT },
-    worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, metricsPort: e.WORKER_METRICS_PORT },
+    worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, metricsPort: e.WORKER_METRICS_PORT, renderTimeoutSeconds: e.RENDER_TIMEOUT_SECONDS },
     sweeper: { intervalMs: e.SWEEP_INTERVAL_MS, graceMs: e.SWEEP_GRACE_MS, outboxGraceMs: e.OUTBOX_GRACE_MS },
     auth: { jwtSecret, jwtPublicKey: e.JWT_PUBLIC_KEY, jwtIssuer: e.JWT_ISSUER, adminPassword: e.ADMIN_PASSWORD ?? DEV_ADMIN_PASSWORD },
-    rateLimit: { uploadsPerUser: e.RATE_LIMIT_UPLOADS_PER_USER, uploadsPerIp: e.RATE_LIMIT_UPLOADS_PER_IP },
+    rateLimit: {
+      uploadsPerUser: e.RATE_LIMIT_UPLOADS_PER_USER,
+      uploadsPerIp: e.RATE_LIMIT_UPLOADS_PER_IP,
+      authFailuresPerIp: e.RATE_LIMIT_AUTH_FAILURES_PER_IP,
+      adminAuthFailuresPerIp: e.RATE_LIMIT_ADMIN_AUTH_FAILURES_PER_IP,
+    },
     tables: { users: e.USERS_TABLE, userDetail: e.USER_DETAIL_TABLE },
   };
 }

@@ -21,8 +21,13 @@ export const errorCatalog = {
   unsupported_media_type: { status: 415, title: 'Not a supported image', retry: false },
   image_undecodable: { status: 422, title: 'Image cannot be decoded', retry: false },
   image_too_large: { status: 422, title: 'Image dimensions over the limit', retry: false },
-  request_timeout: { status: 408, title: 'Request body too slow', retry: false },
-  rate_limited: { status: 429, title: 'Too many uploads', retry: false },
+  image_too_complex: { status: 422, title: 'Image structure over the limit', retry: false },
+  // the worker's render deadline: the same input would run out of time again, so no retry
+  render_timeout: { status: 422, title: 'Image took too long to process', retry: false },
+  request_timeout: { status: 408, title: 'Request not received in time', retry: false },
+  // the client closed the connection mid-request: nobody reads the answer; its own code keeps it out of server errors
+  client_aborted: { status: 400, title: 'Client closed the request', retry: false },
+  rate_limited: { status: 429, title: 'Too many requests', retry: false },
   service_unavailable: { status: 503, title: 'A dependency is unavailable', retry: true },
   shutting_down: { status: 503, title: 'Server is shutting down', retry: true },
   storage_unavailable: { status: 503, title: 'File storage unavailable', retry: true },

@@ -1,6 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
 import { AppError } from '@avatar/shared';
 import { decodeBmp, isBmp } from './bmp-decoder.js';
+import { sharpFailureKind } from './sharp-errors.js';
 
 export type AvatarFormat = 'webp' | 'jpeg' | 'avif';
 
@@ -12,6 +13,13 @@ export interface RenderAvatarOptions {
   maxInputPixels: number;
   /** Encoder quality 1–100; defaults per format (webp 80, jpeg 82, avif 50). */
   quality?: number;
+  /**
+   * Whole seconds the render (decode, then the encodes with what is left) may take before it
+   * fails with `render_timeout`; unset, no limit. libvips checks it as pixels flow, so a
+   * decoder that does all its work before the first pixel (a progressive JPEG's scans) is
+   * stopped only once that work is done: the API's scan limit is the defence there.
+   */
+  timeoutSeconds?: number;
 }
 
 export interface RenderedVariant {
@@ -79,7 +87,8 @@ interface RawImage {
  *
  * Throws `AppError` only: `image_undecodable` for anything that cannot be decoded
  * (including truncated files), `image_too_large` over `maxInputPixels`,
- * `unsupported_media_type` for BMP variants that are not supported.
+ * `unsupported_media_type` for BMP variants that are not supported, `render_timeout` past
+ * `timeoutSeconds`.
  */
 export async function renderAvatar(input: Buffer, options: RenderAvatarOptions): Promise<RenderedVariant[]> {
   const sizes = normalizeSizes(options.sizes);
@@ -88,8 +97,16 @@ export async function renderAvatar(input: Buffer, options: RenderAvatarOptions):
   const largest = sizes[0];
   if (largest === undefined) throw new RangeError('renderAvatar: sizes must not be empty');
 
+  const deadline = options.timeoutSeconds === undefined ? undefined : Date.now() + options.timeoutSeconds * 1000;
   const master = await decodeMaster(input, largest, options);
-  return Promise.all(sizes.map((size) => encodeVariant(master, size, spec, quality)));
+  // the encodes share what the decode left of the budget; sharp's smallest timeout is 1 s
+  const left = deadline === undefined ? undefined : Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+  return Promise.all(sizes.map((size) => encodeVariant(master, size, spec, quality, left)));
+}
+
+/** sharp's `.timeout()` when there is a budget; 0 would mean "none" to sharp, so it is never passed. */
+function withTimeout(image: Sharp, seconds: number | undefined): Sharp {
+  return seconds === undefined ? image : image.timeout({ seconds });
 }
 
 function normalizeSizes(sizes: readonly number[]): number[] {
@@ -129,20 +146,20 @@ async function decodeMaster(input: Buffer, size: number, options: RenderAvatarOp
       .resize(size, size, { fit: 'cover', position: 'centre' })
       .toColourspace('srgb');
     if (options.format === 'jpeg') image = image.flatten({ background: WHITE });
-    const { data, info } = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await withTimeout(image.raw({ depth: 'uchar' }), options.timeoutSeconds).toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height, channels: info.channels };
   } catch (error) {
-    throw toAppError(error, options.maxInputPixels);
+    throw toAppError(error, options);
   }
 }
 
-async function encodeVariant(master: RawImage, size: number, spec: FormatSpec, quality: number): Promise<RenderedVariant> {
+async function encodeVariant(master: RawImage, size: number, spec: FormatSpec, quality: number, timeoutSeconds: number | undefined): Promise<RenderedVariant> {
   try {
     let image = sharp(master.data, {
       raw: { width: master.width, height: master.height, channels: master.channels },
     });
     if (size !== master.width || size !== master.height) image = image.resize(size, size, { fit: 'cover' });
-    const { data, info } = await spec.encode(image, quality).toBuffer({ resolveWithObject: true });
+    const { data, info } = await withTimeout(spec.encode(image, quality), timeoutSeconds).toBuffer({ resolveWithObject: true });
     return {
       size,
       data,
@@ -153,17 +170,25 @@ async function encodeVariant(master: RawImage, size: number, spec: FormatSpec, q
       bytes: data.length,
     };
   } catch (error) {
+    if (sharpFailureKind(error) === 'timeout') throw timedOut(error, timeoutSeconds);
     // The master is our own well-formed raw buffer: a failure here is ours (or memory),
     // not the upload's, so it may be retried.
     throw new AppError('internal_error', 'Encoding an avatar variant failed', { cause: error });
   }
 }
 
-function toAppError(error: unknown, limit: number): AppError {
+function timedOut(cause: unknown, seconds: number | undefined): AppError {
+  return new AppError('render_timeout', `Rendering the avatar took longer than ${seconds} s`, { cause, extra: { timeoutSeconds: seconds } });
+}
+
+function toAppError(error: unknown, options: RenderAvatarOptions): AppError {
   if (error instanceof AppError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (/pixel limit/i.test(message)) {
-    return new AppError('image_too_large', 'Image has more pixels than allowed', { cause: error, extra: { limit } });
+  switch (sharpFailureKind(error)) {
+    case 'timeout':
+      return timedOut(error, options.timeoutSeconds);
+    case 'pixel_limit':
+      return new AppError('image_too_large', 'Image has more pixels than allowed', { cause: error, extra: { limit: options.maxInputPixels } });
+    case 'other':
+      return new AppError('image_undecodable', 'Image cannot be decoded', { cause: error });
   }
-  return new AppError('image_undecodable', 'Image cannot be decoded', { cause: error });
 }

@@ -1,7 +1,7 @@
 // must run before anything touches the libuv threadpool: sharp's parallelism comes from it
 import './threadpool.js';
 import { FastdfsClient } from '@avatar/fastdfs';
-import { createLogger, exitOnStartupError, loadConfig, stopOnSignal } from '@avatar/shared';
+import { announceReady, createLogger, exitOnStartupError, loadConfig, shutdownTimeoutMs, stopOnSignal } from '@avatar/shared';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startOpsServer } from '../ops/ops-server.js';
 import { startWorkerRuntime } from '../worker-runtime.js';
@@ -24,7 +24,8 @@ async function main(): Promise<void> {
     await runtime.close();
     await ops?.close();
     await fastdfs.close();
-  });
+  }, { timeoutMs: shutdownTimeoutMs(config) });
+  announceReady();
 }
 
 main().catch(exitOnStartupError);

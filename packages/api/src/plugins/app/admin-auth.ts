@@ -1,41 +1,81 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { AppError } from '@avatar/shared';
-import { sendProblem } from './error-handler.js';
+import { failureLimit, lockedOut } from '../external/rate-limit.js';
 import { principalFromClaims } from './authenticate.js';
+import { sendProblem, toAppError } from './error-handler.js';
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** onRequest hook for operator pages (dashboard, metrics); answers 401/429 itself. */
+    requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+  }
+}
+
+type Scheme = 'basic' | 'bearer' | 'none';
+
+/**
+ * Compares fixed-length keyed digests, so neither the time taken nor an early length check
+ * tells how long the secret is or how much of it matched.
+ */
+export function sameSecret(given: string, expected: string, key: Buffer): boolean {
+  const digest = (value: string): Buffer => createHmac('sha256', key).update(value, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** Browsers and Prometheus use HTTP Basic (`admin` / ADMIN_PASSWORD); scripts may send an admin bearer token. */
-export async function isAdmin(request: FastifyRequest, adminPassword: string): Promise<boolean> {
+async function checkAdmin(request: FastifyRequest, adminPassword: string, key: Buffer): Promise<{ admin: boolean; scheme: Scheme }> {
   const header = request.headers.authorization ?? '';
-  if (header.startsWith('Basic ')) {
+  if (/^basic /i.test(header)) {
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    return colon > 0 && decoded.slice(0, colon) === 'admin' && sameSecret(decoded.slice(colon + 1), adminPassword);
+    // both compared every time: a wrong user name must not skip the password's comparison
+    const user = sameSecret(colon < 0 ? decoded : decoded.slice(0, colon), 'admin', key);
+    const password = sameSecret(colon < 0 ? '' : decoded.slice(colon + 1), adminPassword, key);
+    return { admin: colon > 0 && user && password, scheme: 'basic' };
   }
-  if (header.startsWith('Bearer ')) {
+  if (/^bearer /i.test(header)) {
     try {
-      return principalFromClaims(await request.jwtVerify()).admin;
+      return { admin: principalFromClaims(await request.jwtVerify()).admin, scheme: 'bearer' };
     } catch {
-      return false;
+      return { admin: false, scheme: 'bearer' };
     }
   }
-  return false;
+  return { admin: false, scheme: 'none' };
 }
 
 /**
- * An onRequest hook for operator pages (dashboard, metrics). It answers the 401 itself:
- * plugins with their own error handler (bull-board) would turn a thrown error into a 500.
+ * `app.requireAdmin`. Failed logins are counted per address in Redis (shared by every API
+ * process); once an address has used up `failuresPerIp` in a minute it gets 429 before its
+ * credentials are even checked, so a right guess looks the same as a wrong one. A request
+ * with no credentials at all (a browser's first visit) is refused but not counted.
+ * The hook answers itself: plugins with their own error handler (bull-board) would turn a
+ * thrown error into a 500.
  */
-export function requireAdmin(adminPassword: string): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
-  return async (request, reply) => {
-    if (await isAdmin(request, adminPassword)) return undefined;
-    reply.header('www-authenticate', 'Basic realm="avatar admin", charset="UTF-8"');
-    return sendProblem(reply, request, new AppError('unauthorized', 'Admin credentials required'));
-  };
-}
+export const adminAuthPlugin = fp(async (app: FastifyInstance, opts: { adminPassword: string; failuresPerIp: number }) => {
+  const key = randomBytes(32);
+  const failures = opts.failuresPerIp > 0 ? failureLimit(app, { name: 'admin-auth-failures', max: opts.failuresPerIp }) : undefined;
+
+  app.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      const lockedFor = await failures?.lockedFor(request);
+      if (lockedFor !== undefined) {
+        request.log.warn({ ip: request.ip }, 'admin authentication refused: address locked out');
+        return sendProblem(reply, request, lockedOut(reply, lockedFor, 'failed admin logins'));
+      }
+      const { admin, scheme } = await checkAdmin(request, opts.adminPassword, key);
+      if (admin) return undefined;
+      if (scheme !== 'none') {
+        request.log.warn({ ip: request.ip, scheme }, 'admin authentication failed');
+        await failures?.recordFailure(request);
+      }
+      reply.header('www-authenticate', 'Basic realm="avatar admin", charset="UTF-8"');
+      return sendProblem(reply, request, new AppError('unauthorized', 'Admin credentials required'));
+    } catch (error) {
+      // Redis down: the limit cannot be checked, so nobody gets in
+      request.log.error({ err: error }, 'admin authentication could not be checked');
+      return sendProblem(reply, request, toAppError(error));
+    }
+  });
+});

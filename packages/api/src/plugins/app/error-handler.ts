@@ -56,11 +56,12 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     .code(error.status)
     .header('x-error-code', error.code)
     .type('application/problem+json')
-    .send(problemBody(error, request.url.split('?')[0]));
+    // an unrouted path is whatever the client typed: never echo it back
+    .send(problemBody(error, request.is404 ? undefined : request.url.split('?')[0]));
 }
 
 /** The problem+json document for an error: the same fields wherever it is answered from. */
-function problemBody(error: AppError, instance?: string): Record<string, unknown> {
+export function problemBody(error: AppError, instance?: string): Record<string, unknown> {
   return {
     type: `https://errors.avatar.invalid/${error.code}`,
     title: error.title,
@@ -72,6 +73,12 @@ function problemBody(error: AppError, instance?: string): Record<string, unknown
   };
 }
 
+/** Node's own refusals that are not malformed requests: too large, or too slow (headers past `headersTimeout`). */
+const parserRefusalCodes: Record<string, ErrorCode> = {
+  HPE_HEADER_OVERFLOW: 'headers_too_large',
+  ERR_HTTP_REQUEST_TIMEOUT: 'request_timeout',
+};
+
 /**
  * Requests Node's HTTP parser refuses never reach Fastify's routing (oversized headers,
  * garbage, request smuggling): answer them as problem+json too, then close the socket.
@@ -81,7 +88,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     socket.destroy();
     return;
   }
-  const problem = new AppError(error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_request');
+  const problem = new AppError(parserRefusalCodes[error.code ?? ''] ?? 'malformed_request');
   const body = JSON.stringify(problemBody(problem));
   socket.end(
     `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
@@ -96,5 +103,5 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance) => {
     else request.log.info({ code: problem.code, reason: (error as Error).message }, 'request refused');
     return sendProblem(reply, request, problem);
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new AppError('not_found', 'No such route')));
 });

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 import type { AppDeps } from '../../deps.js';
-import { requireAdmin } from '../../plugins/app/admin-auth.js';
 
 /** GET /metrics: Prometheus text, with the queue's job counts read at scrape time. */
 export async function metricsRoute(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -23,7 +22,7 @@ export async function metricsRoute(app: FastifyInstance, deps: AppDeps): Promise
     },
   });
   // operators only: queue sizes and traffic are nobody else's business (Prometheus: basic_auth)
-  app.get('/metrics', { schema: { hide: true }, onRequest: requireAdmin(deps.config.auth.adminPassword) }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true }, onRequest: app.requireAdmin }, async (_request, reply) => {
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 }

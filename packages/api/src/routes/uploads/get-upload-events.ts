@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { UploadEventsRepository, UploadsRepository, isTerminal, type UploadEvent } from '@avatar/shared';
@@ -13,6 +14,8 @@ const MAX_EVENTS = 200;
  */
 const RECHECK_LISTENING_MS = 10_000;
 const RECHECK_DEAF_MS = 1_000;
+/** Time beyond `wait` for the last re-read and the answer, so the poll ends with a 200, never a closed socket. */
+const ANSWER_MARGIN_MS = 15_000;
 
 /** GET /v1/uploads/:uploadId/events?after=SEQ&wait=SECONDS — the long poll. */
 export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -31,6 +34,8 @@ export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps):
     let upload = await loadVisibleUpload(uploads, request, request.params.uploadId);
     const { after, wait } = request.query;
     const deadline = Date.now() + wait * 1000;
+    // a long poll is idle on purpose: the server's idle timeout, sized for stalled bodies, must not cut it
+    extendIdleTimeout(request.raw.socket, wait * 1000 + ANSWER_MARGIN_MS);
     const gone = new AbortController();
     request.raw.once('close', () => gone.abort());
 
@@ -50,4 +55,9 @@ export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps):
       lastSeq: found.at(-1)?.seq ?? after,
     };
   });
+}
+
+/** Raises the socket's idle timeout to `ms` (never lowers it; 0 means none); the next request on the connection gets the server's again. */
+function extendIdleTimeout(socket: Socket, ms: number): void {
+  if (socket.timeout !== undefined && socket.timeout > 0 && socket.timeout < ms) socket.setTimeout(ms);
 }

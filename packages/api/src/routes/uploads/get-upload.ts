@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError, UploadsRepository, type Upload } from '@avatar/shared';
 import { etagMatches, retryAfterSeconds, snapshotEtag, toSnapshot } from '../../domain/upload-snapshot.js';
 import type { AppDeps } from '../../deps.js';
 import { canActFor } from '../../plugins/app/authenticate.js';
-import { notModifiedSchema, problemSchema, snapshotSchema, uploadIdParams } from '../../schemas/upload-schemas.js';
+import { notModifiedSchema, problemSchema, snapshotResponse, uploadIdParams } from '../../schemas/upload-schemas.js';
 import { isUuid, requirePrincipal } from '../route-helpers.js';
 
 /**
@@ -26,7 +26,7 @@ export async function getUploadRoute(app: FastifyInstance, deps: AppDeps): Promi
       summary: 'Upload status snapshot',
       security: [{ bearer: [] }],
       params: uploadIdParams,
-      response: { 200: snapshotSchema, 304: notModifiedSchema, '4xx': problemSchema, '5xx': problemSchema },
+      response: { 200: snapshotResponse, 304: notModifiedSchema, '4xx': problemSchema, '5xx': problemSchema },
     },
     preHandler: app.authenticate,
   }, async (request, reply) => {
@@ -35,7 +35,12 @@ export async function getUploadRoute(app: FastifyInstance, deps: AppDeps): Promi
     const retryAfter = retryAfterSeconds(upload.status);
     reply.header('etag', etag).header('cache-control', 'private, no-cache');
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-    if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send(null);
+    if (etagMatches(request.headers['if-none-match'], etag)) return notModified(reply);
     return toSnapshot(upload);
   });
+}
+
+/** A 304 has no body (RFC 9110): sent with no payload at all, where `send(null)` would serialise to "null". */
+function notModified(reply: FastifyReply): FastifyReply {
+  return reply.code(304).send();
 }

@@ -7,10 +7,11 @@ import { assertDeclaredTypeIsSafe } from '../../domain/declared-type.js';
 import { inspectImage } from '../../domain/inspect-image.js';
 import type { AppDeps } from '../../deps.js';
 import type { ApiMetrics } from '../../metrics.js';
-import { canActFor } from '../../plugins/app/authenticate.js';
+import { requireActingForUserParam } from '../../plugins/app/authenticate.js';
 import { perMinuteLimit } from '../../plugins/external/rate-limit.js';
-import { acceptedSchema, problemSchema, uploadHeaders, userIdParams } from '../../schemas/upload-schemas.js';
-import { requirePrincipal, uploadLinks } from '../route-helpers.js';
+import { documentMultipart } from '../../plugins/external/docs.js';
+import { acceptedSchema, avatarUploadForm, problemSchema, uploadHeaders, userIdParams } from '../../schemas/upload-schemas.js';
+import { uploadLinks } from '../route-helpers.js';
 
 /** POST /v1/users/:userId/avatar — where an upload is accepted. */
 export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { apiMetrics: ApiMetrics }): Promise<void> {
@@ -33,14 +34,14 @@ export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { ap
       headers: uploadHeaders,
       response: { 202: acceptedSchema, '4xx': problemSchema, '5xx': problemSchema },
     },
-    onRequest: perIp,
-    preHandler: [
-      app.authenticate,
-      async (request) => {
-        if (!canActFor(requirePrincipal(request), request.params.userId)) throw new AppError('forbidden', 'You may change only your own avatar');
-      },
-      ...perUser,
-    ],
+    config: { swaggerTransform: documentMultipart(avatarUploadForm) },
+    // nothing is answered to a client that left, so onResponse never counts it: count it here
+    onRequestAbort: async () => {
+      deps.apiMetrics.uploadsRefused.inc({ code: 'client_aborted' });
+    },
+    // who may post is decided before the body is parsed, and only an allowed request spends
+    // the upload budgets (refused tokens have their own limit in `authenticate`)
+    onRequest: [app.authenticate, requireActingForUserParam, ...perIp, ...perUser],
   }, async (request, reply) => {
     const { userId } = request.params;
     const idempotencyKey = request.headers['idempotency-key'];
@@ -57,6 +58,7 @@ export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { ap
         maxInputPixels: config.limits.maxInputPixels,
         maxSide: config.limits.maxImageSide,
         maxFrames: config.limits.maxImageFrames,
+        maxJpegScans: config.limits.maxJpegScans,
       });
     } catch (error) {
       await deps.staging.remove(staged.path);

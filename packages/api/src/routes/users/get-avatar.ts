@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError, UserDetailRepository, pickVariant } from '@avatar/shared';
 import type { AppDeps } from '../../deps.js';
-import { avatarQuery, problemSchema, userIdParams } from '../../schemas/upload-schemas.js';
+import { avatarQuery, problemSchema, redirectSchema, userIdParams } from '../../schemas/upload-schemas.js';
 
 /** GET /v1/users/:userId/avatar?size=N — public: redirects to the variant closest above N. */
 export async function getAvatarRoute(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -12,8 +12,10 @@ export async function getAvatarRoute(app: FastifyInstance, deps: AppDeps): Promi
       summary: "Redirect to a user's current avatar",
       params: userIdParams,
       querystring: avatarQuery,
-      response: { '4xx': problemSchema, '5xx': problemSchema },
+      response: { 302: redirectSchema, '4xx': problemSchema, '5xx': problemSchema },
     },
+    // other sites embed avatars with <img>: the redirect must not be blocked as cross-origin
+    helmet: { crossOriginResourcePolicy: { policy: 'cross-origin' } },
   }, async (request, reply) => {
     const { userId } = request.params;
     const avatar = await users.findAvatar(userId);
