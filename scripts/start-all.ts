@@ -18,8 +18,9 @@ const entry = (path: string): string => fileURLToPath(new URL(`../${path}`, impo
  * `pnpm start`: the whole system on one machine. This process prepares the database once,
  * runs the embedded FastDFS dev server itself (when FDFS_TRACKERS is unset), and supervises
  * the API and a worker as child processes — each with its own event loop and libuv
- * threadpool, so sharp never holds up the API's staging writes. SIGINT/SIGTERM stop the
- * API, then the worker, then storage; a child that dies on its own stops the rest, exit 1.
+ * threadpool, so sharp never holds up the API's staging writes. This process owns the
+ * shutdown: SIGINT/SIGTERM (to it or to its whole group; the children leave them to it) stop
+ * the API, then the worker, then storage; a child that dies on its own stops the rest, exit 1.
  */
 async function main(): Promise<void> {
   // a closed stdout (a pipe whose reader left) must not take the supervisor down and orphan its children
@@ -28,8 +29,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'supervisor', destination: labelledDestination(labelFor('supervisor'), process.stdout) });
   await prepareDatabase(config);
 
-  // Storage lives in this process, not in a child: a terminal's Ctrl-C reaches the whole
-  // process group at once, and storage must outlive the worker's last uploads.
+  // Storage lives in this process, not in a child: it must outlive the worker's last uploads,
+  // and this process is the last to stop.
   const devServer = config.fastdfs.embedded
     ? await startDevServer({ trackerPort: config.fastdfs.dev.trackerPort, storagePort: config.fastdfs.dev.storagePort, httpPort: config.fastdfs.dev.httpPort, dataDir: config.fastdfs.dev.dataDir })
     : undefined;
@@ -73,6 +74,7 @@ function banner(config: Config, devServer: DevServer | undefined): string {
   return [
     '',
     `  API        ${url}   (docs: ${url}/docs, dashboard: ${url}/admin/queues)`,
+    `  Try it     ${url}/ — paste a token from: pnpm token 1`,
     devServer
       ? `  FastDFS    embedded dev server: tracker ${devServer.trackers}, storage :${devServer.storagePort}, files ${devServer.publicUrl}`
       : `  FastDFS    trackers ${config.fastdfs.trackers.join(', ')}, files ${config.fastdfs.publicUrl}`,

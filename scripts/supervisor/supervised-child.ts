@@ -26,34 +26,30 @@ export interface ChildOptions {
 const tsxLoader = import.meta.resolve('tsx');
 
 /**
- * One entry run as a child process: in the supervisor's process group (a terminal's Ctrl-C
- * reaches it directly too), output relayed with its label, an IPC channel for its "ready"
- * message and so it stops by itself if the supervisor disappears.
+ * One entry run as a child process: in the supervisor's process group (so a SIGKILL to the
+ * group leaves nothing behind), output relayed with its label, and an IPC channel for its
+ * "ready", for the supervisor's "stop" and so it stops by itself if the supervisor disappears.
+ * While the channel is open it leaves SIGINT/SIGTERM to the supervisor (see `stopOnSignal`).
  */
 export class SupervisedChild {
   /** Resolves on the child's ready message; rejects if it exits first. */
   readonly ready: Promise<void>;
   /** Resolves once it has exited and its output has been relayed. */
   readonly exited: Promise<ChildExit>;
-  /** Resolves when the child says it got a stop signal (from the process group, or from here). */
-  private readonly stopping: Promise<void>;
-  private stoppingNoticed = false;
-  private terminated = false;
+  private isReady = false;
+  private stopRequested = false;
 
   private constructor(
     readonly name: string,
     private readonly child: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-    this.stopping = new Promise((resolve) => {
+    this.ready = new Promise((resolve, reject) => {
       child.on('message', (message) => {
-        if (message !== SUPERVISOR_MESSAGES.stopping) return;
-        this.stoppingNoticed = true;
+        if (message !== SUPERVISOR_MESSAGES.ready) return;
+        this.isReady = true;
         resolve();
       });
-    });
-    this.ready = new Promise((resolve, reject) => {
-      child.on('message', (message) => message === SUPERVISOR_MESSAGES.ready && resolve());
       void this.exited.then((exit) => reject(new Error(`${name} exited before it was ready (${describeExit(exit)})`)));
     });
     // a rejection nobody awaits (the crash path reports it) must not take the supervisor down
@@ -88,22 +84,27 @@ export class SupervisedChild {
   }
 
   /**
-   * Makes sure the child is stopping. A terminal's Ctrl-C (or `kill -TERM -PGID`) reaches the
-   * child directly; it says so, and then gets no signal from here, so one Ctrl-C counts once and
-   * a third one still forces. Otherwise, once `noticeMs` has passed without that word, SIGTERM —
-   * at most once (were the word merely late, that is the child's second signal: still clean).
+   * Tells the child to stop, at most once. Over the channel, not with a signal: a supervised
+   * child cannot tell the supervisor's SIGTERM from a terminal's Ctrl-C to the whole group, and
+   * ignores both. A child whose channel is already closed is stopping by itself.
    */
-  async requestStop(noticeMs: number): Promise<void> {
-    if (noticeMs > 0 && this.isRunning() && !this.stoppingNoticed) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, noticeMs);
-      });
-      await Promise.race([this.stopping, this.exited, timeout]).finally(() => clearTimeout(timer));
+  requestStop(): void {
+    if (this.stopRequested || !this.isRunning()) return;
+    this.stopRequested = true;
+    if (this.isReady) {
+      this.sendStop();
+      return;
     }
-    if (this.terminated || this.stoppingNoticed || !this.isRunning()) return;
-    this.terminated = true;
+    // still starting, with no stop handler yet (it sends "ready" right after installing one):
+    // SIGTERM's default action ends it, as nothing is in flight; if it was ready after all, it
+    // ignored the signal and gets the message once its "ready" arrives
     this.child.kill('SIGTERM');
+    void this.ready.then(() => this.sendStop(), () => undefined);
+  }
+
+  private sendStop(): void {
+    // a channel that closes meanwhile means the child is exiting: `exited` reports it
+    if (this.isRunning() && this.child.connected) this.child.send(SUPERVISOR_MESSAGES.stop, () => undefined);
   }
 
   kill(): void {

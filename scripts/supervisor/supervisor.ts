@@ -1,9 +1,6 @@
 import type { Logger } from '@avatar/shared';
 import { describeExit, type ChildExit, type SupervisedChild } from './supervised-child.js';
 
-/** How long a child may take to say a process-group signal reached it before the supervisor sends its own. */
-const GROUP_SIGNAL_NOTICE_MS = 1_000;
-
 export interface SupervisorOptions {
   /** How long one child may take to stop before it is killed: longer than its own forced-exit timeout. */
   childStopTimeoutMs: number;
@@ -14,7 +11,8 @@ export interface SupervisorOptions {
 /**
  * Watches a set of child processes and stops them one after another, in the order given:
  * the API first (it stops taking uploads and drains), then the worker (it finishes its active
- * jobs), so that nothing a later one needs goes away early.
+ * jobs), so that nothing a later one needs goes away early. The children leave signals to it,
+ * so the order holds however the stop was asked for (Ctrl-C reaches the whole process group).
  */
 export class Supervisor {
   private stopping: Promise<void> | undefined;
@@ -36,7 +34,7 @@ export class Supervisor {
     await Promise.all(this.children.map((child) => child.ready));
   }
 
-  /** Stops the children in order, each signalled once; the same promise on every call. Rejects naming any child that did not exit 0. */
+  /** Stops the children in order, each told once; the same promise on every call. Rejects naming any child that did not exit 0. */
   stop(): Promise<void> {
     this.stopping ??= this.stopInOrder();
     return this.stopping;
@@ -49,9 +47,8 @@ export class Supervisor {
 
   private async stopInOrder(): Promise<void> {
     const unclean: string[] = [];
-    const noticeDeadline = Date.now() + GROUP_SIGNAL_NOTICE_MS;
     for (const child of this.children) {
-      await child.requestStop(Math.max(0, noticeDeadline - Date.now()));
+      child.requestStop();
       let exit = await child.waitForExit(this.options.childStopTimeoutMs);
       if (!exit) {
         this.logger.error({ child: child.name, timeoutMs: this.options.childStopTimeoutMs }, 'child did not stop in time; killing it');

@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fetchBytes, getJson, postAvatarText, waitForTerminal, type TextResponse } from './support/http-client.js';
+import { RECORDS_PER_FRAME } from '../src/domain/inspect-image.js';
+import { gifBomb, webpBomb } from './support/container-bombs.js';
 import { sidewaysJpegWithGps, solidJpeg } from './support/images.js';
 import { expectProblem } from './support/problem.js';
 import { filesLeftIn, multipartBody, rawExchange, rawPost, requestHead, type RawResponse } from './support/raw-http.js';
@@ -242,6 +244,23 @@ describe('CPU bombs (few bytes, long decodes) are refused from their structure, 
     const response = await upload(tiff, { contentType: 'image/tiff', filename: 'pages.tif' });
     await expectRefused(response, 422, 'image_too_large');
     expect(JSON.parse(response.text)).toMatchObject({ maxFrames: system.config.limits.maxImageFrames });
+    expect(await uploadsOfUser()).toBe(before);
+  });
+
+  it('refuses a GIF and a WebP of countless empty blocks or chunks around one frame with 422 image_too_complex', async () => {
+    const maxRecords = RECORDS_PER_FRAME * system.config.limits.maxImageFrames;
+    const gif = gifBomb({ extensions: maxRecords });
+    const webp = await webpBomb({ chunks: maxRecords });
+    const before = await uploadsOfUser();
+    for (const [bytes, contentType, limit] of [
+      [gif, 'image/gif', { maxGifBlocks: maxRecords }],
+      [webp, 'image/webp', { maxWebpChunks: maxRecords }],
+    ] as const) {
+      expect(bytes.length).toBeLessThan(MAX_UPLOAD_BYTES);
+      const response = await upload(bytes, { contentType });
+      await expectRefused(response, 422, 'image_too_complex');
+      expect(JSON.parse(response.text)).toMatchObject(limit);
+    }
     expect(await uploadsOfUser()).toBe(before);
   });
 });

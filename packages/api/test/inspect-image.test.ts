@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '@avatar/shared';
 import { countJpegScans } from '../src/domain/count-jpeg-scans.js';
 import { FileWindow } from '../src/domain/file-window.js';
-import { inspectImage, MAX_PNG_CHUNKS, type ImageLimits } from '../src/domain/inspect-image.js';
+import { inspectImage, MAX_PNG_CHUNKS, maxContainerRecords, type ImageLimits } from '../src/domain/inspect-image.js';
+import { gifBomb, gifBombBlocks, webpBomb, webpBombChunks } from './support/container-bombs.js';
 
 const LIMITS: ImageLimits = { maxInputPixels: 50_000_000, maxSide: 20_000, maxFrames: 1_000, maxJpegScans: 100 };
 /** What the upload route captures while streaming: enough for content sniffing. */
@@ -329,6 +330,13 @@ describe('JPEG scans are counted through the whole file, as libjpeg reads them',
     expect(await scansOf(garbage)).toBe(10);
   });
 
+  it('walks hundreds of thousands of empty segments before the scans and still counts them', async () => {
+    const jpeg = await progressiveJpeg(solid(32, 32));
+    const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
+    const comments = Buffer.alloc(4 * 300_000, Buffer.from([0xff, 0xfe, 0x00, 0x02])); // empty COM segments
+    expect(await scansOf(Buffer.concat([jpeg.subarray(0, sos), comments, jpeg.subarray(sos)]))).toBe(10);
+  });
+
   it('stops at EOI: what follows the image (another image, trailing data) is not decoded', async () => {
     const jpeg = await progressiveJpeg(solid(32, 32));
     expect(await scansOf(Buffer.concat([jpeg, jpeg]))).toBe(10);
@@ -373,6 +381,74 @@ describe('inspectImage refuses CPU bombs by their structure with image_too_compl
     await expect(inspect(pngWithChunks(MAX_PNG_CHUNKS))).resolves.toMatchObject({ mime: 'image/png', width: 8, height: 8 });
     const error = await expectRefusal(pngWithChunks(MAX_PNG_CHUNKS + 1), 'image_too_complex');
     expect(error.extra).toEqual({ maxPngChunks: MAX_PNG_CHUNKS });
+  });
+});
+
+describe('inspectImage refuses GIFs and WebPs of countless tiny blocks or chunks with image_too_complex', () => {
+  const maxRecords = maxContainerRecords(LIMITS);
+  /** What fits in a 10 MiB upload, less room for the frames. */
+  const tenMiB = (unitBytes: number) => Math.floor((10 * 1024 * 1024 - 64 * 1024) / unitBytes);
+
+  it('a GIF with one block more than the limit, and not one with exactly that many', async () => {
+    expect(gifBombBlocks({ extensions: maxRecords - 1 })).toBe(maxRecords);
+    await expect(inspect(gifBomb({ extensions: maxRecords - 1 }))).resolves.toMatchObject({ mime: 'image/gif', frames: 1 });
+    const error = await expectRefusal(gifBomb({ extensions: maxRecords }), 'image_too_complex');
+    expect(error.status).toBe(422);
+    expect(error.extra).toEqual({ maxGifBlocks: maxRecords });
+  });
+
+  it('a WebP with one chunk more than the limit, and not one with exactly that many', async () => {
+    const chunks = maxRecords - webpBombChunks({});
+    expect(webpBombChunks({ chunks })).toBe(maxRecords);
+    await expect(inspect(await webpBomb({ chunks }))).resolves.toMatchObject({ mime: 'image/webp', width: 1, height: 1, frames: 1 });
+    const error = await expectRefusal(await webpBomb({ chunks: chunks + 1 }), 'image_too_complex');
+    expect(error.extra).toEqual({ maxWebpChunks: maxRecords });
+  });
+
+  it('counts the chunks of a still extended WebP too: libwebp walks them all the same', async () => {
+    await expectRefusal(await webpBomb({ chunks: maxRecords, frames: 0 }), 'image_too_complex');
+    await expect(inspect(await webpBomb({ chunks: 100, frames: 0 }))).resolves.toMatchObject({ mime: 'image/webp', frames: 1 });
+  });
+
+  it('scales the limit with maxFrames: the frames allowed always fit, with their extensions', async () => {
+    const limits = { ...LIMITS, maxFrames: 20 };
+    expect(maxContainerRecords(limits)).toBe(200);
+    await expect(inspect(gifBomb({ extensions: 180, frames: 20 }), limits)).resolves.toMatchObject({ frames: 20 });
+    await expectRefusal(gifBomb({ extensions: 181, frames: 20 }), 'image_too_complex', limits);
+  });
+
+  it('10 MiB of empty GIF extensions, before or between the frames allowed', async () => {
+    await expectRefusal(gifBomb({ extensions: tenMiB(3) }), 'image_too_complex');
+    await expectRefusal(gifBomb({ extensions: tenMiB(3), frames: LIMITS.maxFrames }), 'image_too_complex');
+  });
+
+  it('10 MiB of empty WebP chunks, animated or still', async () => {
+    await expectRefusal(await webpBomb({ chunks: tenMiB(8) }), 'image_too_complex');
+    await expectRefusal(await webpBomb({ chunks: tenMiB(8), frames: LIMITS.maxFrames }), 'image_too_complex');
+    await expectRefusal(await webpBomb({ chunks: tenMiB(8), frames: 0 }), 'image_too_complex');
+  });
+
+  it('accepts 10 MiB of 1-byte GIF sub-blocks: they are walked, not counted, and cost a decoder nothing either', async () => {
+    await expect(inspect(gifBomb({ subBlocks: tenMiB(2) }))).resolves.toEqual({ mime: 'image/gif', ext: 'gif', width: 1, height: 1, frames: 1 });
+  });
+
+  it('still counts the frames allowed exactly, over many windows, and refuses one more', async () => {
+    await expect(inspect(gifBomb({ extensions: 8_000, frames: LIMITS.maxFrames }))).resolves.toMatchObject({ frames: LIMITS.maxFrames });
+    await expectRefusal(gifBomb({ frames: LIMITS.maxFrames + 1 }), 'image_too_large');
+    await expect(inspect(await webpBomb({ chunks: 8_000, frames: LIMITS.maxFrames }))).resolves.toMatchObject({ frames: LIMITS.maxFrames });
+    await expectRefusal(await webpBomb({ frames: LIMITS.maxFrames + 1 }), 'image_too_large');
+  });
+
+  it('reads a GIF frame whose descriptor straddles two read windows, and a local colour table', async () => {
+    // the walk reads 64 KiB windows from the end of the header and global colour table on;
+    // the image descriptor starts 5 bytes before the first window ends
+    const header = gifBomb({ frames: 0 }).subarray(0, -1);
+    const padding = 64 * 1024 - 5 - 3; // the comment's introducer, label and terminator are the 3
+    const comment = Buffer.concat([Buffer.from([0x21, 0xfe]), Buffer.alloc(padding, 0), Buffer.from([0])]);
+    for (let at = 2; at < comment.length - 1; at += 256) comment[at] = Math.min(255, comment.length - 2 - at); // sub-block lengths
+    const frame = Buffer.from([0x2c, 0, 0, 0, 0, 3, 0, 2, 0, 0x80, 0, 0, 0, 255, 255, 255, 2, 2, 0x44, 0x01, 0, 0x3b]);
+    const bytes = Buffer.concat([header, comment, frame]);
+    await expect(inspect(bytes)).resolves.toMatchObject({ width: 3, height: 2, frames: 1 });
   });
 });
 

@@ -2,14 +2,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FastdfsClient, FastdfsError, slaveFileId } from '../src/index.js';
+import { FastdfsClient, slaveFileId } from '../src/index.js';
 import { startRealFastdfs } from '../src/testing/index.js';
 import { startTestServer } from './helpers/dev-server.js';
 import { describeRealMissing, realFastdfsMissing } from './helpers/real-server.js';
+import { rejection } from './helpers/rejection.js';
 
 /** A server the protocol tests run against: the dev server, or the real FastDFS 6.16. */
 interface ServerUnderTest {
   trackers: string;
+  /** Connections each server accepted; only the dev server counts them. */
+  connections?(): { tracker: number; storage: number };
   close(): Promise<void>;
 }
 
@@ -22,7 +25,7 @@ const DEV: ServerKind = {
   name: 'the dev server',
   start: async (ipFields) => {
     const server = await startTestServer({ ipFieldSize: ipFields === 'ipv6' ? 45 : 15 });
-    return { trackers: server.trackers, close: () => server.dispose() };
+    return { trackers: server.trackers, connections: () => server.connections(), close: () => server.dispose() };
   },
 };
 const REAL: ServerKind = {
@@ -72,15 +75,6 @@ function generated(size: number, piece = 64 * 1024): Readable {
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<FastdfsError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FastdfsError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Content whose crc32 has the top bit set, so a sign-extension bug would show. */
 function contentWithHighCrc(): Buffer {
@@ -232,10 +226,19 @@ describe.each(SERVERS)('FastdfsClient against $name', (kind) => {
   });
 
   it('keeps connections open: many operations, few connections, bounded by the pool size', async () => {
+    // the server is shared by the file's tests: count what this test's client adds
+    const before = server.connections?.();
+    const opened = client.connectionsOpened;
     const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => client.upload(Buffer.from(`file ${i}`), { ext: 'txt' })));
     await Promise.all(ids.map((id) => client.download(id)));
-    // at most 4 to the tracker and 4 to the storage server
-    expect(client.connectionsOpened).toBeLessThanOrEqual(8);
+    // at most 4 to the tracker and 4 to the storage server; per server where the server counts them
+    expect(client.connectionsOpened - opened).toBeLessThanOrEqual(8);
+    const after = server.connections?.();
+    if (before && after) {
+      expect(after.tracker - before.tracker).toBeLessThanOrEqual(4);
+      expect(after.storage - before.storage).toBeLessThanOrEqual(4);
+      expect(client.connectionsOpened - opened).toBe(after.tracker - before.tracker + (after.storage - before.storage));
+    }
   });
 
   it('aborts an operation with an AbortSignal, before and during the request', async () => {

@@ -183,8 +183,13 @@ if (realFastdfsMissing === undefined) {
   describe('the dev server answers as the real FastDFS 6.16 does', () => {
     let targets: { dev: Target; real: Target } | undefined;
     beforeAll(async () => {
-      const [dev, real] = await Promise.all([devTarget(), realTarget()]);
-      targets = { dev, real };
+      // both start at once; if one fails, the other is closed rather than left running
+      const [dev, real] = await Promise.allSettled([devTarget(), realTarget()]);
+      if (dev.status === 'rejected' || real.status === 'rejected') {
+        await Promise.all([dev, real].map((started) => (started.status === 'fulfilled' ? started.value.close() : undefined)));
+        throw dev.status === 'rejected' ? dev.reason : (real as PromiseRejectedResult).reason;
+      }
+      targets = { dev: dev.value, real: real.value };
     }, 60_000);
     afterAll(async () => {
       await Promise.all([targets?.dev.close(), targets?.real.close()]);

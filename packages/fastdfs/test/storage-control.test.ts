@@ -4,16 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FastdfsClient, FastdfsError, startDevServer } from '../src/index.js';
 import { StorageStatus } from '../src/dev-server/storage-status.js';
+import { rejection } from './helpers/rejection.js';
 
-async function failure(promise: Promise<unknown>): Promise<FastdfsError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FastdfsError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('the dev tracker’s view of its storage server', () => {
   it('marks a storage that stopped beating OFFLINE only at a heartbeat check, and a beating one never', () => {
@@ -48,7 +40,7 @@ describe('the dev tracker’s view of its storage server', () => {
       dev.storage.freeze();
       expect(dev.storage.state).toBe('frozen');
       await client.checkStorageAvailable();
-      expect((await failure(client.upload(Buffer.from('x'), { ext: 'txt' }))).kind).toBe('timeout');
+      expect((await rejection(client.upload(Buffer.from('x'), { ext: 'txt' }))).kind).toBe('timeout');
       let answer: FastdfsError | undefined;
       for (let i = 0; i < 40 && answer === undefined; i++) {
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -44,4 +44,9 @@ describe('loadConfig', () => {
   it('requires a public URL when real trackers are configured', () => {
     expect(() => loadConfig({ FDFS_TRACKERS: '10.0.0.1:22122' })).toThrow(/FDFS_PUBLIC_URL/);
   });
+
+  it('refuses a header timeout that the whole-request timeout would silently cut', () => {
+    expect(() => loadConfig({ UPLOAD_BODY_TIMEOUT_MS: '30000', HEADERS_TIMEOUT_MS: '45001' })).toThrow(/HEADERS_TIMEOUT_MS: at most/);
+    expect(loadConfig({ UPLOAD_BODY_TIMEOUT_MS: '30000', HEADERS_TIMEOUT_MS: '45000' }).http.headersTimeoutMs).toBe(45_000);
+  });
 });

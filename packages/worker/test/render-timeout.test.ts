@@ -28,16 +28,17 @@ afterAll(async () => {
 /**
  * An input that takes libvips well over a second: a flat progressive JPEG (mozjpeg writes
  * every scan with Ah = Al = 0, so a repeat is valid and decodes without a warning) whose last
- * scan is repeated. Each scan re-walks every coefficient; 4,000 of them on 9 MP take ~2 s
- * here. The API refuses such a file by its scan count; the worker must still end it.
+ * scan is repeated. Each scan re-walks every coefficient; 8,000 of them on 16 MP take ~3.5 s
+ * here, four times the 1 s timeout, so a faster machine still times out. The API refuses such
+ * a file by its scan count; the worker must still end it.
  */
 async function slowJpeg(): Promise<Buffer> {
-  const jpeg = await sharp({ create: { width: 3000, height: 3000, channels: 3, background: '#808080' } }).jpeg({ progressive: true, mozjpeg: true }).toBuffer();
+  const jpeg = await sharp({ create: { width: 4000, height: 4000, channels: 3, background: '#808080' } }).jpeg({ progressive: true, mozjpeg: true }).toBuffer();
   const sos = jpeg.lastIndexOf(Buffer.from([0xff, 0xda]));
   const dht = jpeg.lastIndexOf(Buffer.from([0xff, 0xc4]), sos);
   const eoi = jpeg.length - 2;
   const scan = jpeg.subarray(dht, eoi);
-  return Buffer.concat([jpeg.subarray(0, eoi), ...Array.from({ length: 4_000 }, () => scan), jpeg.subarray(eoi)]);
+  return Buffer.concat([jpeg.subarray(0, eoi), ...Array.from({ length: 8_000 }, () => scan), jpeg.subarray(eoi)]);
 }
 
 describe('sharpFailureKind reads the messages of the sharp version in use', () => {

@@ -1,4 +1,5 @@
 import type { FileWindow } from './file-window.js';
+import { STOP, walkRecords } from './walk-records.js';
 
 /**
  * Counting a JPEG's scans. A progressive JPEG may repeat scans at will and the decoder
@@ -7,7 +8,8 @@ import type { FileWindow } from './file-window.js';
  * in 113 KB and cost 1.4 s of CPU to decode.
  */
 
-const WINDOW_BYTES = 64 * 1024;
+/** A marker's two bytes and its segment's length field. */
+const MARKER_AND_LENGTH_BYTES = 4;
 const SOI = 0xd8;
 const EOI = 0xd9;
 const SOS = 0xda;
@@ -18,62 +20,48 @@ function hasNoLength(code: number): boolean {
   return code === TEM || code === SOI || (code >= 0xd0 && code <= 0xd7);
 }
 
-interface Marker {
-  code: number;
-  /** Offset just after the two marker bytes (where a segment's length field starts). */
-  after: number;
-}
+/** Where the search for a marker in `bytes` from `from` ended: at a marker's 0xFF, or where to resume it. */
+type Search = { marker: number } | { resume: number };
 
 /**
- * The next marker that opens a segment, from `from` on, found as libjpeg finds it: bytes that
- * are not 0xFF are skipped (entropy-coded data, or garbage libjpeg only warns about), as are
- * fill bytes (0xFF 0xFF), stuffed zeros (0xFF 0x00) and the length-less markers (restart
- * markers inside scan data). Each window is searched synchronously: a hostile file can hold
- * millions of them. Undefined at the end of the file.
+ * The next marker that opens a segment, found as libjpeg finds it: bytes that are not 0xFF
+ * are skipped (entropy-coded data, or garbage libjpeg only warns about), as are fill bytes
+ * (0xFF 0xFF), stuffed zeros (0xFF 0x00) and the length-less markers (restart markers inside
+ * scan data).
  */
-async function nextMarker(file: FileWindow, from: number): Promise<Marker | undefined> {
-  let position = from;
-  for (;;) {
-    const window = await file.read(position, WINDOW_BYTES);
-    if (window.length < 2) return undefined;
-    let at = 0;
-    while (at < window.length - 1) {
-      const ff = window.indexOf(0xff, at);
-      if (ff < 0) {
-        at = window.length;
-        break;
-      }
-      if (ff === window.length - 1) {
-        at = ff; // its code byte is in the next window
-        break;
-      }
-      const code = window[ff + 1] ?? 0;
-      if (code === 0xff) at = ff + 1;
-      else if (code === 0x00 || hasNoLength(code)) at = ff + 2;
-      else return { code, after: position + ff + 2 };
-    }
-    if (position + window.length >= file.size) return undefined;
-    position += at;
+function findMarker(bytes: Buffer, from: number): Search {
+  let at = from;
+  while (at < bytes.length - 1) {
+    const ff = bytes.indexOf(0xff, at);
+    if (ff < 0) return { resume: bytes.length };
+    if (ff === bytes.length - 1) return { resume: ff }; // its code byte is in the next window
+    const code = bytes[ff + 1] ?? 0;
+    if (code === 0xff) at = ff + 1;
+    else if (code === 0x00 || hasNoLength(code)) at = ff + 2;
+    else return { marker: ff };
   }
+  return { resume: at };
 }
 
 /**
  * How many scans (SOS segments) a JPEG has before its end (EOI, or the end of the file),
  * counting no further than `stopAfter`. Segments are skipped by their length, so an SOS
  * byte pair inside EXIF or ICC data is not a scan; inside scan data only a 0xFF followed by
- * a byte other than 0x00, 0xFF or a restart marker ends it.
+ * a byte other than 0x00, 0xFF or a restart marker ends it. A hostile file holds millions of
+ * empty segments, so they are walked window by window (see walkRecords).
  */
 export async function countJpegScans(file: FileWindow, stopAfter: number): Promise<number> {
   let scans = 0;
-  let position = 2; // after SOI
-  while (scans < stopAfter) {
-    const marker = await nextMarker(file, position);
-    if (!marker || marker.code === EOI) break;
-    const lengthField = await file.read(marker.after, 2);
-    if (lengthField.length < 2) break;
-    if (marker.code === SOS) scans++;
+  await walkRecords(file, 2, MARKER_AND_LENGTH_BYTES, (bytes, at) => {
+    const found = findMarker(bytes, at);
+    if ('resume' in found) return found.resume > at ? found.resume - at : STOP;
+    const ff = found.marker;
+    if (bytes[ff + 1] === EOI) return STOP;
+    // the length field is in the next window, or the file ends before it
+    if (bytes.length - ff < MARKER_AND_LENGTH_BYTES) return ff > at ? ff - at : STOP;
+    if (bytes[ff + 1] === SOS && ++scans >= stopAfter) return STOP;
     // a length under 2 is corrupt; libjpeg fails on it, so stepping past the field is enough
-    position = marker.after + Math.max(lengthField.readUInt16BE(0), 2);
-  }
+    return ff + 2 + Math.max(bytes.readUInt16BE(ff + 2), 2) - at;
+  });
   return scans;
 }

@@ -1,7 +1,7 @@
 import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type';
 import { typeHandlers } from 'image-size/types/index';
 import { AppError } from '@avatar/shared';
-import { countApngFrames, countWebpFrames, scanGif } from './count-frames.js';
+import { countApngFrames, scanGif, scanWebp } from './count-frames.js';
 import { countJpegScans } from './count-jpeg-scans.js';
 import { countPngChunks } from './count-png-chunks.js';
 import { FileWindow } from './file-window.js';
@@ -25,6 +25,18 @@ export interface ImageLimits {
  * about 0.1 s, so this is a ceiling on a waste, not a defence against a costly decode.
  */
 export const MAX_PNG_CHUNKS = 100_000;
+
+/**
+ * GIF blocks (extensions and images, not their data sub-blocks) or WebP chunks allowed per
+ * allowed frame. Real files have one or two per frame and a handful besides; libwebp's
+ * demuxer keeps every chunk before decoding (10 MiB of empty chunks cost it 0.45 s).
+ */
+export const RECORDS_PER_FRAME = 10;
+
+/** Most GIF blocks or WebP chunks an image may have under these limits. */
+export function maxContainerRecords(limits: ImageLimits): number {
+  return RECORDS_PER_FRAME * limits.maxFrames;
+}
 
 export interface InspectedImage {
   mime: string;
@@ -101,11 +113,23 @@ function acceptedType(sniffedMime: string | undefined, head: Buffer): AcceptedTy
   throw unsupported(`Files of type ${sniffedMime} are not supported images`);
 }
 
-async function readHeader(reader: HeaderReader, file: FileWindow, maxFrames: number): Promise<{ width: number; height: number; frames: number }> {
-  if (reader === 'jpeg') return { ...(await readJpegSize(file)), frames: 1 };
-  if (reader === 'tiff') return { ...(await readTiffSize(file)), frames: await countTiffDirectories(file, maxFrames + 1) };
+interface Header {
+  width: number;
+  height: number;
+  frames: number;
+  /** GIF blocks or WebP chunks, where the format has them. */
+  records?: number;
+}
+
+async function readHeader(reader: HeaderReader, file: FileWindow, limits: ImageLimits): Promise<Header> {
   // counting stops one past the limit: enough to refuse, never more work than that
-  if (reader === 'gif') return scanGif(file, maxFrames + 1);
+  const stopAfter = { frames: limits.maxFrames + 1, records: maxContainerRecords(limits) + 1 };
+  if (reader === 'jpeg') return { ...(await readJpegSize(file)), frames: 1 };
+  if (reader === 'tiff') return { ...(await readTiffSize(file)), frames: await countTiffDirectories(file, stopAfter.frames) };
+  if (reader === 'gif') {
+    const { blocks, ...gif } = await scanGif(file, stopAfter);
+    return { ...gif, records: blocks };
+  }
 
   const prefix = await file.read(0, PREFIX_BYTES);
   // The parser for the sniffed type, not image-size's own detection: a polyglot must be read
@@ -118,10 +142,13 @@ async function readHeader(reader: HeaderReader, file: FileWindow, maxFrames: num
   const size = parser.calculate(prefix);
   // An AVIF may list several images (thumbnails, alpha, grid tiles); the largest bounds the work.
   const largest = (size.images ?? [size]).reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
-  let frames = 1;
-  if (reader.imageSize === 'webp') frames = await countWebpFrames(file, maxFrames + 1);
-  if (reader.imageSize === 'png') frames = await countApngFrames(file, MAX_PNG_CHUNKS);
-  return { width: largest.width, height: largest.height, frames };
+  const dimensions = { width: largest.width, height: largest.height };
+  if (reader.imageSize === 'webp') {
+    const { frames, chunks } = await scanWebp(file, stopAfter);
+    return { ...dimensions, frames, records: chunks };
+  }
+  if (reader.imageSize === 'png') return { ...dimensions, frames: await countApngFrames(file, MAX_PNG_CHUNKS) };
+  return { ...dimensions, frames: 1 };
 }
 
 /** Dimensions and frames against the limits. */
@@ -143,7 +170,14 @@ function assertWithinSize({ width, height, frames }: { width: number; height: nu
  * Structures whose count, not the pixel size, makes a small file slow to decode. Reads the
  * whole file (JPEG scans can sit anywhere after the header), but stops one past the limit.
  */
-async function assertWithinStructure(reader: HeaderReader, file: FileWindow, limits: ImageLimits): Promise<void> {
+async function assertWithinStructure(reader: HeaderReader, file: FileWindow, header: Header, limits: ImageLimits): Promise<void> {
+  const maxRecords = maxContainerRecords(limits);
+  if (reader === 'gif' && (header.records ?? 0) > maxRecords) {
+    throw new AppError('image_too_complex', `GIF has more than ${maxRecords} blocks`, { extra: { maxGifBlocks: maxRecords } });
+  }
+  if (typeof reader === 'object' && reader.imageSize === 'webp' && (header.records ?? 0) > maxRecords) {
+    throw new AppError('image_too_complex', `WebP has more than ${maxRecords} chunks`, { extra: { maxWebpChunks: maxRecords } });
+  }
   if (reader === 'jpeg') {
     const scans = await countJpegScans(file, limits.maxJpegScans + 1);
     if (scans > limits.maxJpegScans) {
@@ -166,9 +200,10 @@ async function assertWithinStructure(reader: HeaderReader, file: FileWindow, lim
  * Throws `AppError`: `unsupported_media_type` for anything but JPEG, PNG, WebP, GIF, AVIF,
  * TIFF and BMP; `image_undecodable` when the header is incomplete or has zero dimensions;
  * `image_too_large` over the pixel, side or frame (TIFF: page) limits; `image_too_complex`
- * for a JPEG with more scans than `maxJpegScans` or a PNG with more than `MAX_PNG_CHUNKS`
- * chunks. A file whose pixel data is cut off after an intact header passes here: only the
- * worker's decode can tell.
+ * for a JPEG with more scans than `maxJpegScans`, a PNG with more than `MAX_PNG_CHUNKS`
+ * chunks, or a GIF or WebP with more blocks or chunks than `maxContainerRecords`. A file
+ * whose pixel data is cut off after an intact header passes here: only the worker's decode
+ * can tell.
  */
 export async function inspectImage(filePath: string, head: Buffer, limits: ImageLimits): Promise<InspectedImage> {
   if (head.length === 0) throw unsupported('The file is empty');
@@ -176,10 +211,10 @@ export async function inspectImage(filePath: string, head: Buffer, limits: Image
 
   const file = await FileWindow.open(filePath);
   try {
-    const header = await readHeader(type.reader, file, limits.maxFrames);
+    const header = await readHeader(type.reader, file, limits);
     assertWithinSize(header, limits);
-    await assertWithinStructure(type.reader, file, limits);
-    return { mime: type.mime, ext: type.ext, ...header };
+    await assertWithinStructure(type.reader, file, header, limits);
+    return { mime: type.mime, ext: type.ext, width: header.width, height: header.height, frames: header.frames };
   } catch (error) {
     if (error instanceof AppError) throw error;
     // image-size throws TypeError/RangeError on malformed headers; I/O errors are ours

@@ -280,8 +280,9 @@ export class FastdfsClient {
    * Resolves when a tracker would assign an upload (to `group`, or any group) to an ACTIVE
    * storage server right now; stores nothing. Rejects with the tracker's ENOENT
    * (`noStorageAvailable`) when none is, or with the network failure when no tracker answers.
-   * A killed storage server stays ACTIVE at its tracker until the heartbeat check, so this
-   * cannot see that case; uploads to it fail with connection errors, which are retried.
+   * A stopped or killed storage is OFFLINE at once (its connection to the tracker drops); only
+   * a frozen one (SIGSTOP, a lost host) stays ACTIVE until the tracker's heartbeat check, which
+   * this cannot see; uploads to it time out and are retried.
    */
   async checkStorageAvailable(options?: SignalOption & { group?: string }): Promise<void> {
     const group = options?.group === undefined ? undefined : checkGroup(options.group, Command.TRACKER_QUERY_STORE_WITH_GROUP_ONE);

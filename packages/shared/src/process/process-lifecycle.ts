@@ -5,8 +5,16 @@ import type { Logger } from '../logger.js';
 /** Room beyond SHUTDOWN_GRACE_MS for the API's drain (15 s at most) and for closing Redis, PostgreSQL and FastDFS. */
 const SHUTDOWN_MARGIN_MS = 20_000;
 
-/** The signal count that stops waiting: the first starts the stop, the second is only noted. */
-const FORCING_SIGNAL = 3;
+/** The stop request that stops waiting: the first starts the stop, the second is only noted. */
+const FORCING_REQUEST = 3;
+
+/**
+ * Signals this close together are one request to stop. One Ctrl-C arrives twice: the terminal
+ * signals the whole process group (this process directly), and pnpm passes its own copy on
+ * (SIGINT on the first press, SIGTERM on the second) a few milliseconds later. A person does
+ * not press twice within it on purpose; a third press still forces.
+ */
+export const SAME_REQUEST_WINDOW_MS = 300;
 
 /** What an entry's stop is allowed: SHUTDOWN_GRACE_MS for active jobs plus a margin for the rest. */
 export function shutdownTimeoutMs(config: Pick<Config, 'worker'>): number {
@@ -15,51 +23,68 @@ export function shutdownTimeoutMs(config: Pick<Config, 'worker'>): number {
 
 export type SignalAction = 'stop' | 'ignore' | 'force';
 
-/**
- * What the `count`th stop signal means. A second one is expected and harmless: a process
- * group's signal reaches a child both directly and through its parent (pnpm, tsx or the
- * `pnpm start` supervisor passes it on). Only a third is a person insisting.
- */
+/** What the `count`th stop request means: the first stops, a second is noted (the stop is under way), a third is a person insisting. */
 export function signalAction(count: number): SignalAction {
   if (count === 1) return 'stop';
-  return count >= FORCING_SIGNAL ? 'force' : 'ignore';
+  return count >= FORCING_REQUEST ? 'force' : 'ignore';
+}
+
+/** Whether a signal at `at` repeats the request counted at `previousAt` (see SAME_REQUEST_WINDOW_MS). */
+export function isSameRequest(previousAt: number | undefined, at: number): boolean {
+  return previousAt !== undefined && at - previousAt < SAME_REQUEST_WINDOW_MS;
 }
 
 export interface StopOnSignalOptions {
   /** A stop still running after this long is abandoned: the process exits 1. */
   timeoutMs: number;
-  /** Runs just before a forced exit (third signal or timeout), e.g. to kill what the process started. */
+  /** Runs just before a forced exit (third request or timeout), e.g. to kill what the process started. */
   onForce?: () => void;
 }
 
+/** What a supervised entry and its supervisor (`pnpm start`) say over the IPC channel. */
+export const SUPERVISOR_MESSAGES = {
+  /** entry → supervisor: it serves */
+  ready: 'ready',
+  /** supervisor → entry: stop now, it is this process's turn */
+  stop: 'stop',
+} as const;
+
+/** Under a supervisor while the IPC channel it opened (`pnpm start`) is open. */
+function isSupervised(): boolean {
+  return process.connected === true;
+}
+
 /**
- * Calls `stop` once on the first SIGTERM or SIGINT, then exits 0 (1 if stopping failed).
- * A second signal during the stop is logged and ignored; a third one, or a stop that outlasts
- * `timeoutMs`, forces exit 1. Under a supervisor (an IPC channel), the channel closing — the
- * supervisor is gone — stops the process too, so it is never left orphaned.
- * Every entry file stops this way, so a deployment's signal means the same everywhere.
+ * Calls `stop` once on the first stop request, then exits 0 (1 if stopping failed). A second
+ * request during the stop is logged and ignored; a third one, or a stop that outlasts
+ * `timeoutMs`, forces exit 1. Signals within SAME_REQUEST_WINDOW_MS of each other count as
+ * one request. Every entry file stops this way, so a deployment's signal means the same everywhere.
+ *
+ * Under a supervisor (an IPC channel) the supervisor owns the shutdown: it stops its children
+ * one by one, in order, with a `stop` message, so SIGINT/SIGTERM — a terminal's Ctrl-C reaches
+ * the whole process group — are only logged here. If the channel closes, the supervisor is
+ * gone: the process stops by itself, and from then on signals count as above.
  */
 export function stopOnSignal(logger: Logger, what: string, stop: () => Promise<unknown>, options: StopOnSignalOptions): void {
-  let received = 0;
+  let requests = 0;
+  let lastSignalAt: number | undefined;
   const forceExit = (reason: string): void => {
     logger.error({ reason }, `${what} forced to exit before it stopped cleanly`);
     options.onForce?.();
     process.exit(1);
   };
-  const onSignal = (signal: NodeJS.Signals | 'disconnect'): void => {
-    received += 1;
-    const action = signalAction(received);
+  const onRequest = (trigger: string): void => {
+    requests += 1;
+    const action = signalAction(requests);
     if (action === 'ignore') {
-      logger.info({ signal }, `${what} is already stopping; a third signal forces exit`);
+      logger.info({ trigger }, `${what} is already stopping; a third signal forces exit`);
       return;
     }
     if (action === 'force') {
-      forceExit(`${signal} received ${received} times`);
+      forceExit(`stop requested ${requests} times (last: ${trigger})`);
       return;
     }
-    logger.info({ signal }, `${what} stopping`);
-    // a supervisor that sees this does not signal again what the process group already told it
-    if (process.connected) process.send?.(SUPERVISOR_MESSAGES.stopping);
+    logger.info({ trigger }, `${what} stopping`);
     setTimeout(() => forceExit(`still stopping after ${options.timeoutMs} ms`), options.timeoutMs);
     stop().then(
       () => process.exit(0),
@@ -69,26 +94,33 @@ export function stopOnSignal(logger: Logger, what: string, stop: () => Promise<u
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (isSupervised()) {
+      logger.info({ signal }, `${what} got ${signal}; its supervisor stops it in turn`);
+      return;
+    }
+    const at = Date.now();
+    if (isSameRequest(lastSignalAt, at)) return;
+    lastSignalAt = at;
+    onRequest(signal);
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  // a supervisor that is itself stopping closes the channel only after this process exited
-  if (process.connected) process.once('disconnect', () => received === 0 && onSignal('disconnect'));
+  if (isSupervised()) {
+    process.on('message', (message) => {
+      if (message === SUPERVISOR_MESSAGES.stop && requests === 0) onRequest('supervisor');
+    });
+    // a supervisor that is itself stopping closes the channel only after this process exited
+    process.once('disconnect', () => requests === 0 && onRequest('supervisor gone'));
+  }
 }
-
-/** What a supervised entry tells its supervisor (`pnpm start`) over the IPC channel. */
-export const SUPERVISOR_MESSAGES = {
-  /** it serves */
-  ready: 'ready',
-  /** it got its first stop signal and is stopping */
-  stopping: 'stopping',
-} as const;
 
 /**
  * Tells a supervisor (`pnpm start`) over its IPC channel that this process serves; a no-op
  * when run on its own. An explicit message, because log lines may be filtered by LOG_LEVEL.
  */
 export function announceReady(): void {
-  if (process.connected) process.send?.(SUPERVISOR_MESSAGES.ready);
+  if (isSupervised()) process.send?.(SUPERVISOR_MESSAGES.ready);
 }
 
 /** For `main().catch(...)`: a bad configuration prints just its message; anything else in full. */

@@ -82,7 +82,8 @@ itReal('real FastDFS storage stopped cleanly for 10 s mid-batch: uploads retry a
 
 itReal('real FastDFS storage SIGKILLed mid-batch and started 5 s later: uploads retry and all 40 end done', async () => {
   await batchThroughOutage('real FastDFS storage SIGKILL', async (real, step) => {
-    // the tracker still lists it ACTIVE: clients are sent to a dead port (connection refused)
+    // its connection to the tracker drops with it, so the tracker marks it OFFLINE at once: store
+    // queries answer ENOENT (and uploads in flight see the connection reset) until it is back
     await step('kill', () => real.killStorage());
     await step('down', () => sleep(5_000));
     await step('start until ACTIVE', () => real.startStorage());
@@ -90,9 +91,9 @@ itReal('real FastDFS storage SIGKILLed mid-batch and started 5 s later: uploads 
 }, 120_000);
 
 itReal('real FastDFS tracker restarted mid-batch, uploads spaced out: uploads retry and all 40 end done', async () => {
-  // The client reuses a tracker's "store here" answer for 1 s after each upload, so uploads
-  // back to back never ask the tracker and a restart goes unnoticed (measured: 0 retries).
-  // Spaced beyond that, each upload asks it, and those arriving while it is down must retry.
+  // The client reuses a tracker's "store here" answer for 1 s, so within that second uploads do
+  // not ask the tracker. Spaced beyond it, each upload asks, and those arriving while the
+  // tracker is down must retry: that is the path under test.
   await batchThroughOutage(
     'real FastDFS tracker restarted',
     async (real, step) => {

@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import sharp from 'sharp';
+import { SAME_REQUEST_WINDOW_MS } from '@avatar/shared';
 import { afterEach, expect, it } from 'vitest';
 import { createFaultSystem, type FaultSystem } from './support/fault-system.js';
-import { killHard, startEntry, waitFor, type ChildProcessHandle } from './support/processes.js';
+import { killHard, startEntry, startProcess, waitFor, type ChildProcessHandle } from './support/processes.js';
 import { sendUpload, smallJpegs } from './support/uploads.js';
 
 // `pnpm start` (scripts/start-all.ts) as a real process: its own group, database, Redis prefix,
@@ -22,7 +23,7 @@ afterEach(async () => {
 interface LogLine {
   label: string;
   text: string;
-  json: { msg?: string; signal?: string; child?: string; pids?: Record<string, number> } | undefined;
+  json: { msg?: string; signal?: string; trigger?: string; child?: string; pids?: Record<string, number> } | undefined;
 }
 
 /** The supervisor's output as labelled lines (`api        | {...}`); the banner and pnpm's lines have no label. */
@@ -43,11 +44,21 @@ async function labelledLines(handle: ChildProcessHandle): Promise<LogLine[]> {
 
 const messages = (lines: LogLine[], label: string, msg: string): LogLine[] => lines.filter((l) => l.label === label && l.json?.msg === msg);
 
-/** Starts `node --import tsx scripts/start-all.ts` (what `pnpm start` runs) and waits for its banner and readiness. */
-async function startSupervisor(s: FaultSystem): Promise<ChildProcessHandle> {
+/** Signals further apart than this are separate requests to stop (one Ctrl-C arrives twice under pnpm). */
+const pauseBeyondWindow = (): Promise<void> => new Promise((r) => setTimeout(r, SAME_REQUEST_WINDOW_MS + 200));
+
+/**
+ * Starts `node --import tsx scripts/start-all.ts` (what `pnpm start` runs), or with `via: 'pnpm'`
+ * `pnpm start` itself (pnpm leads the group and forwards signals), and waits for its banner and readiness.
+ */
+async function startSupervisor(s: FaultSystem, via: 'node' | 'pnpm' = 'node'): Promise<ChildProcessHandle> {
   // no FDFS_TRACKERS: the supervisor runs the embedded dev server on the FDFS_DEV_* ports
   const { FDFS_TRACKERS: _trackers, FDFS_PUBLIC_URL: _publicUrl, ...env } = s.env;
-  const handle = startEntry('supervisor', 'scripts/start-all.ts', env, path.join(s.root, 'logs', 'supervisor.log'));
+  const logFile = path.join(s.root, 'logs', 'supervisor.log');
+  const handle =
+    via === 'node'
+      ? startEntry('supervisor', 'scripts/start-all.ts', env, logFile)
+      : startProcess('pnpm start', 'pnpm', ['start'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, logFile);
   supervisor = handle;
   await waitFor('pnpm start to be ready', 60_000, async () => {
     if (!handle.isRunning()) throw new Error(`pnpm start exited: ${(await handle.log()).slice(-2000)}`);
@@ -81,6 +92,21 @@ async function expectGroupGone(pgid: number): Promise<void> {
   const gone = await waitFor('the process group to empty', 3_000, async () => !isAlive(-pgid), 50).catch(() => false);
   const left = gone ? '' : execFileSync('ps', ['-o', 'pid,stat,args', '-g', String(pgid)], { encoding: 'utf8' });
   expect(left).toBe('');
+}
+
+/**
+ * The supervisor's order: each child told to stop once (by it, not by the group's signal), and
+ * the worker only once the API has exited.
+ */
+function expectStoppedOnceInOrder(lines: LogLine[]): void {
+  for (const name of ['api', 'worker'] as const) {
+    expect(messages(lines, name, `${name} stopping`).map((l) => l.json?.trigger)).toEqual(['supervisor']);
+    expect(messages(lines, 'supervisor', 'child stopped').filter((l) => l.json?.child === name)).toHaveLength(1);
+  }
+  const apiStopped = lines.findIndex((l) => l.label === 'supervisor' && l.json?.msg === 'child stopped' && l.json.child === 'api');
+  const workerStopping = lines.findIndex((l) => l.label === 'worker' && l.json?.msg === 'worker stopping');
+  expect(apiStopped).toBeGreaterThanOrEqual(0);
+  expect(workerStopping).toBeGreaterThan(apiStopped);
 }
 
 /** A POST whose body stops half-way and stays open: the API's drain waits for it. */
@@ -132,11 +158,8 @@ it('under pnpm start, an upload is accepted within 1 s while the worker renders 
   await expectGroupGone(handle.pid);
 
   const lines = await labelledLines(handle);
-  for (const name of ['api', 'worker'] as const) {
-    // one clean stop each: the group's signal, and no second one from the supervisor on top
-    expect(messages(lines, name, `${name} stopping`)).toHaveLength(1);
-    expect(messages(lines, 'supervisor', 'child stopped').filter((l) => l.json?.child === name)).toHaveLength(1);
-  }
+  // the group's signal reached the children too; they left it to the supervisor, which kept its order
+  expectStoppedOnceInOrder(lines);
   expect(lines.some((l) => l.text.includes('forced'))).toBe(false);
   // every labelled line of a process is its pino JSON line, intact
   for (const label of ['supervisor', 'api', 'worker']) {
@@ -146,7 +169,7 @@ it('under pnpm start, an upload is accepted within 1 s while the worker renders 
   }
 }, 240_000);
 
-it('SIGINT to the supervisor alone stops the API first, then the worker, each signalled once, and exits 0 with no process left', async () => {
+it('SIGINT to the supervisor alone stops the API first, then the worker, each told once, and exits 0 with no process left', async () => {
   system = await createFaultSystem({ users: 3 });
   const handle = await startSupervisor(system);
   const pids = await childPids(handle);
@@ -157,15 +180,29 @@ it('SIGINT to the supervisor alone stops the API first, then the worker, each si
   await expectGroupGone(handle.pid);
   expect(Object.values(pids).filter(isAlive)).toEqual([]);
 
+  expectStoppedOnceInOrder(await labelledLines(handle));
+}, 120_000);
+
+it('pnpm start, one SIGINT to its whole process group (a terminal Ctrl-C): the API stops, then the worker, pnpm exits 0 and nothing is left', async () => {
+  system = await createFaultSystem({ users: 3 });
+  const handle = await startSupervisor(system, 'pnpm');
+  const pids = await childPids(handle);
+  expect(Object.keys(pids).sort()).toEqual(['api', 'worker']);
+
+  handle.signal('SIGINT');
+  const exit = await handle.waitForExit(60_000);
+  expect(exit).toEqual({ code: 0, signal: null });
+  await expectGroupGone(handle.pid);
+  expect(Object.values(pids).filter(isAlive)).toEqual([]);
+
+  const log = await handle.log();
+  expect(log).not.toContain('ELIFECYCLE');
   const lines = await labelledLines(handle);
-  const apiStopping = messages(lines, 'api', 'api stopping');
-  const workerStopping = messages(lines, 'worker', 'worker stopping');
-  expect(apiStopping.map((l) => l.json?.signal)).toEqual(['SIGTERM']);
-  expect(workerStopping.map((l) => l.json?.signal)).toEqual(['SIGTERM']);
-  // in order: the worker is told to stop only once the API has exited
-  const apiStopped = lines.findIndex((l) => l.label === 'supervisor' && l.json?.msg === 'child stopped' && l.json.child === 'api');
-  expect(apiStopped).toBeGreaterThanOrEqual(0);
-  expect(lines.indexOf(workerStopping[0] as LogLine)).toBeGreaterThan(apiStopped);
+  expectStoppedOnceInOrder(lines);
+  // the group's SIGINT and pnpm's forwarded copy were one request, not a second one noted
+  expect(messages(lines, 'supervisor', 'system stopping')).toHaveLength(1);
+  expect(messages(lines, 'supervisor', 'system is already stopping; a third signal forces exit')).toHaveLength(0);
+  expect(lines.some((l) => l.text.includes('forced'))).toBe(false);
 }, 120_000);
 
 it('a second process-group SIGTERM does not cut the stop short; a third forces exit 1 and leaves no process behind', async () => {
@@ -181,12 +218,15 @@ it('a second process-group SIGTERM does not cut the stop short; a third forces e
 
     handle.signal('SIGTERM');
     await waitFor('the API to start stopping', 10_000, async () => messages(await labelledLines(handle), 'api', 'api stopping').length === 1, 50);
+    await pauseBeyondWindow();
     handle.signal('SIGTERM');
-    await waitFor('the second signal to be noted', 10_000, async () => messages(await labelledLines(handle), 'api', 'api is already stopping; a third signal forces exit').length === 1, 50);
+    await waitFor('the second signal to be noted', 10_000, async () => messages(await labelledLines(handle), 'supervisor', 'system is already stopping; a third signal forces exit').length === 1, 50);
     await new Promise((r) => setTimeout(r, 1_000));
     // still draining: the second signal neither killed the API nor the supervisor
     expect(isAlive(apiPid)).toBe(true);
     expect(handle.isRunning()).toBe(true);
+    // the worker waits its turn: the group's signals did not start its stop
+    expect(messages(await labelledLines(handle), 'worker', 'worker stopping')).toHaveLength(0);
 
     handle.signal('SIGTERM');
     const exit = await handle.waitForExit(30_000);
