@@ -3,14 +3,20 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { AppDeps } from './deps.js';
 import { createApiMetrics } from './metrics.js';
 import { adminAuthPlugin } from './plugins/app/admin-auth.js';
+import { AdminSessionStore } from './plugins/app/admin-session.js';
 import { authenticatePlugin } from './plugins/app/authenticate.js';
 import { drainPlugin } from './plugins/app/drain.js';
+import { uploadAccessPlugin } from './plugins/app/upload-access.js';
+import { corsPlugin } from './plugins/external/cors.js';
+import { createUploadTokens } from './domain/upload-token.js';
+import { tryItRoutes } from './routes/pages/try-it.js';
 import { answerClientError, errorHandlerPlugin, sendProblem, toAppError } from './plugins/app/error-handler.js';
 import { docsPlugin } from './plugins/external/docs.js';
 import { jwtPlugin } from './plugins/external/jwt.js';
 import { multipartPlugin } from './plugins/external/multipart.js';
 import { rateLimitPlugin } from './plugins/external/rate-limit.js';
 import { securityHeadersPlugin } from './plugins/external/security-headers.js';
+import { adminConsoleRoutes } from './routes/admin/console/console-routes.js';
 import { queueDashboardRoutes } from './routes/admin/queue-dashboard.js';
 import { healthRoutes } from './routes/ops/health.js';
 import { metricsRoute } from './routes/ops/metrics.js';
@@ -47,14 +53,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const apiMetrics = createApiMetrics(deps.metrics);
 
   await app.register(errorHandlerPlugin);
+  // first of all hooks: every answer to an allowed origin carries CORS headers, refusals included
+  await app.register(corsPlugin, { origins: config.cors.origins });
   await app.register(securityHeadersPlugin, { pagePrefixes: ['/docs', '/admin/queues'] });
   await app.register(docsPlugin);
   await app.register(jwtPlugin, { auth: config.auth });
   await app.register(multipartPlugin, { limits: config.limits });
   await app.register(rateLimitPlugin, { redis: deps.redis, prefix: config.redis.prefix });
   await app.register(authenticatePlugin, { failuresPerIp: config.rateLimit.authFailuresPerIp });
-  await app.register(adminAuthPlugin, { adminPassword: config.auth.adminPassword, failuresPerIp: config.rateLimit.adminAuthFailuresPerIp });
+  const adminSessions = new AdminSessionStore(deps.redis, config.redis.prefix, config.auth.adminSessionTtlSeconds);
+  await app.register(adminAuthPlugin, { adminPassword: config.auth.adminPassword, failuresPerIp: config.rateLimit.adminAuthFailuresPerIp, sessions: adminSessions });
   await app.register(drainPlugin);
+  const uploadTokens = createUploadTokens(config.uploadTokens);
+  await app.register(uploadAccessPlugin, { tokens: uploadTokens });
 
   app.addHook('onResponse', async (request, reply) => {
     apiMetrics.httpDuration.observe(
@@ -69,8 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     v1.setValidatorCompiler(validatorCompiler);
     v1.setSerializerCompiler(serializerCompiler);
-    await postAvatarRoute(v1, { ...deps, apiMetrics });
-    await getUploadRoute(v1, deps);
+    await postAvatarRoute(v1, { ...deps, apiMetrics, uploadTokens });
+    await getUploadRoute(v1, { ...deps, uploadTokens });
     await getUploadEventsRoute(v1, deps);
     await getAvatarRoute(v1, deps);
   });
@@ -79,5 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await metricsRoute(ops, deps);
   });
   await app.register(async (admin) => queueDashboardRoutes(admin, deps));
+  await app.register(async (admin) => adminConsoleRoutes(admin, { ...deps, sessions: adminSessions }));
+  await app.register(async (pages) => tryItRoutes(pages, { filesPublicUrl: config.fastdfs.publicUrl }));
   return app;
 }

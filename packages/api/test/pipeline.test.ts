@@ -137,7 +137,7 @@ describe('the OpenAPI document', () => {
     const paths = doc.body.paths as Record<string, Record<string, { parameters?: Array<{ name: string }> }>>;
     expect(Object.keys(paths).sort()).toEqual(['/v1/uploads/{uploadId}', '/v1/uploads/{uploadId}/events', '/v1/users/{userId}/avatar']);
     expect(Object.keys(paths['/v1/users/{userId}/avatar'] ?? {}).sort()).toEqual(['get', 'post']);
-    expect(paths['/v1/uploads/{uploadId}/events']?.get?.parameters?.map((p) => p.name).sort()).toEqual(['after', 'uploadId', 'wait']);
+    expect(paths['/v1/uploads/{uploadId}/events']?.get?.parameters?.map((p) => p.name).sort()).toEqual(['access_token', 'after', 'last-event-id', 'uploadId', 'wait']);
   });
 
   it('is a valid OpenAPI document', async () => {

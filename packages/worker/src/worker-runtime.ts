@@ -136,7 +136,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
       const swept = await sweepOutbox({ ...processDeps, queue: avatarQueue }, { olderThanMs: config.sweeper.outboxGraceMs, after: outboxCursor });
       outboxCursor = swept.next;
     }, logger),
-    runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ ...processDeps, stagingDir: config.stagingDir }, { graceMs: config.sweeper.graceMs }), logger),
+    runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ ...processDeps, stagingDir: config.stagingDir }, { graceMs: config.sweeper.graceMs, failedRetentionMs: config.failedOriginalRetentionMs }), logger),
     runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ ...processDeps, userDetailTable: config.tables.userDetail }, { graceMs: config.sweeper.graceMs }), logger),
   ];
   if (options.metrics) observeWorkers(workers, options.metrics);
@@ -146,7 +146,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
     async ready() {
       const [redis, storage] = await Promise.all([
         producer.ping().then(() => true, () => false),
-        // the API's readiness asks the same; a killed storage still looks ACTIVE here until the tracker's heartbeat check
+        // the API's readiness asks the same; only a frozen storage (not a stopped or killed one) looks ACTIVE until the tracker's heartbeat check
         fastdfs.checkStorageAvailable({ signal: AbortSignal.timeout(READY_CHECK_TIMEOUT_MS) }).then(
           () => true,
           (error: unknown) => {

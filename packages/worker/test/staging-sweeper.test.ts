@@ -47,3 +47,30 @@ it('removes originals of finished uploads and old unclaimed files, keeps live on
   expect((await readdir(dir)).sort()).toEqual(['live.upload', 'stray-new.upload']);
   expect((await tdb.db('uploads').where({ id: finishedId }).first()).staged_path).toBeNull();
 });
+
+it("keeps a failed upload's original for the retry window when the failure was the system's fault, not when the image was", async () => {
+  const outage = path.join(dir, 'outage.upload');
+  const badImage = path.join(dir, 'bad-image.upload');
+  for (const file of [outage, badImage]) await writeFile(file, 'x');
+  const longAgo = new Date(Date.now() - 3_600_000);
+  for (const file of [outage, badImage]) await utimes(file, longAgo, longAgo);
+  const journal = new UploadJournal(tdb.db);
+  const fail = async (stagedPath: string, code: string): Promise<string> => {
+    const upload = await journal.accept({ id: randomUUID(), userId: 1, idempotencyKey: null, declaredType: null, detectedType: 'image/png', sizeBytes: 1, sha256: 'x', width: 1, height: 1, stagedPath });
+    await journal.record(upload.id, { status: 'failed', patch: { errorCode: code, errorMessage: code }, event: { type: 'failed', data: { code, message: code } } });
+    return upload.id;
+  };
+  const outageId = await fail(outage, 'storage_unavailable');
+  await fail(badImage, 'image_undecodable');
+  const sweep = (failedRetentionMs: number): Promise<number> =>
+    sweepStaging({ db: tdb.db, staged: new StagedOriginals(dir), stagingDir: dir, logger: createLogger({ level: 'silent', name: 'test' }) }, { graceMs: 600_000, failedRetentionMs });
+
+  await sweep(3_600_000);
+  expect(await readdir(dir)).toContain('outage.upload');
+  expect(await readdir(dir)).not.toContain('bad-image.upload');
+  // past the window it goes too
+  await tdb.db('uploads').where({ id: outageId }).update({ updated_at: new Date(Date.now() - 7_200_000) });
+  await sweep(3_600_000);
+  expect(await readdir(dir)).not.toContain('outage.upload');
+  expect((await tdb.db('uploads').where({ id: outageId }).first()).staged_path).toBeNull();
+});

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -73,6 +73,13 @@ export class StagingStore {
       throw translateStreamError(error, options);
     }
     return { path: filePath, sizeBytes: measure.size, sha256: measure.hash.digest('hex'), head: measure.head };
+  }
+
+  /** Whether a staged original is still there (an operator's retry needs it); a path outside the folder never is. */
+  async has(filePath: string): Promise<boolean> {
+    const resolved = path.resolve(filePath);
+    if (path.dirname(resolved) !== path.resolve(this.dir)) return false;
+    return stat(resolved).then((info) => info.isFile(), () => false);
   }
 
   /** Removes a staged file; a file already gone is fine (removal is retried by sweepers). */

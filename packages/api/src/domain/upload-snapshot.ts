@@ -1,7 +1,23 @@
 import { isTerminal, pickVariant, type Upload, type UploadStatus } from '@avatar/shared';
 import type { UploadSnapshot } from '../schemas/upload-schemas.js';
+import type { IssuedUploadToken } from './upload-token.js';
 
-export function toSnapshot(upload: Upload): UploadSnapshot {
+export interface UploadAccess {
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  eventStreamUrl: string;
+}
+
+/** The answer fields that hand a client its upload token, and the stream URL that carries it. */
+export function uploadAccess(uploadId: string, issued: IssuedUploadToken): UploadAccess {
+  return {
+    accessToken: issued.token,
+    accessTokenExpiresAt: issued.expiresAt.toISOString(),
+    eventStreamUrl: `/v1/uploads/${uploadId}/events?access_token=${encodeURIComponent(issued.token)}`,
+  };
+}
+
+export function toSnapshot(upload: Upload, access: UploadAccess): UploadSnapshot {
   const variants = (upload.variants ?? []).map((v) => ({ size: v.size, url: v.url }));
   return {
     id: upload.id,
@@ -13,6 +29,7 @@ export function toSnapshot(upload: Upload): UploadSnapshot {
     error: upload.errorCode ? { code: upload.errorCode, message: upload.errorMessage ?? '' } : null,
     createdAt: upload.createdAt.toISOString(),
     updatedAt: upload.updatedAt.toISOString(),
+    ...access,
   };
 }
 

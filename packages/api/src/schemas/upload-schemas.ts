@@ -48,12 +48,23 @@ export const avatarUploadForm = {
   properties: { file: { type: 'string', format: 'binary', description: 'The picture; its type is judged by its bytes, never by the declared Content-Type' } },
 } as const;
 
+/**
+ * A short-lived token for this upload's status and events only, for clients that cannot send
+ * Authorization (a browser's EventSource); it is never a bearer token for anything else.
+ */
+const uploadAccessFields = {
+  accessToken: z.string().describe('Reads this upload only: pass it as `?access_token=` to the status and events URLs'),
+  accessTokenExpiresAt: z.string().describe('When `accessToken` stops working (UPLOAD_TOKEN_TTL_SECONDS after it was issued)'),
+  eventStreamUrl: z.string().describe('The events URL with `accessToken`, ready for `new EventSource(...)`'),
+};
+
 export const acceptedSchema = z
   .object({
     uploadId: z.uuid(),
     status: z.enum(uploadStatuses),
     statusUrl: z.string(),
     eventsUrl: z.string(),
+    ...uploadAccessFields,
   })
   .meta(withHeaders('Accepted: the picture is staged and queued', {
     location: { description: 'The status URL' },
@@ -72,6 +83,7 @@ export const snapshotSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  ...uploadAccessFields,
 });
 export type UploadSnapshot = z.infer<typeof snapshotSchema>;
 
@@ -82,7 +94,15 @@ export const MAX_WAIT_SECONDS = 60;
 /** `upload_events.seq` is an int4: a larger `after` is a client error (400), never an SQL one. */
 export const MAX_EVENT_SEQ = 2_147_483_647;
 
+const accessTokenQuery = { access_token: z.string().max(4096).optional().describe('An upload token (`accessToken`) instead of Authorization') };
+
+export const snapshotQuery = z.object(accessTokenQuery);
+
+/** `Last-Event-ID`: where an EventSource resumes after a reconnect (the `id` of the last event it saw). */
+export const eventsHeaders = z.object({ 'last-event-id': z.coerce.number().int().min(0).max(MAX_EVENT_SEQ).optional() }).loose();
+
 export const eventsQuery = z.object({
+  ...accessTokenQuery,
   after: z.coerce.number().int().min(0).max(MAX_EVENT_SEQ).default(0),
   /** seconds to wait for the first new event; more than 60 is cut to 60, so a request never outlives proxies' timeouts */
   wait: z.coerce.number().min(0).default(0).transform((seconds) => Math.min(seconds, MAX_WAIT_SECONDS)),

@@ -18,6 +18,23 @@ const trackerList = z
   .transform((raw) => raw.split(',').map((part) => part.trim()).filter(Boolean))
   .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'each tracker must be host:port')).min(1));
 
+/** Exact browser origins (`scheme://host[:port]`); `*` is refused: the API is called with an Authorization header. */
+const originList = z
+  .string()
+  .transform((raw) => raw.split(',').map((part) => part.trim()).filter(Boolean))
+  .pipe(z.array(z.string()
+    .refine((origin) => origin !== '*', '`*` is not allowed: the API is called with credentials (Authorization); list each origin exactly')
+    .refine((origin) => origin === '*' || isOrigin(origin), 'each entry must be an origin such as https://app.example.com (scheme://host[:port], lower case, no path or trailing slash)')));
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Every environment variable the processes read, with its default. Defaults run on one
  * machine with local Redis and PostgreSQL; production must set the secrets.
@@ -61,10 +78,15 @@ export const envSchema = z.object({
   JWT_PUBLIC_KEY: z.preprocess(emptyAsUndefined, z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key' }).optional()),
   JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
   ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(8, 'must be at least 8 characters').optional()),
+  ADMIN_SESSION_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(8 * 3600),
+  FAILED_ORIGINAL_RETENTION_MS: nonNegativeInt.default(24 * 3600_000),
   RATE_LIMIT_UPLOADS_PER_USER: nonNegativeInt.default(20),
   RATE_LIMIT_UPLOADS_PER_IP: nonNegativeInt.default(60),
   RATE_LIMIT_AUTH_FAILURES_PER_IP: nonNegativeInt.default(30),
   RATE_LIMIT_ADMIN_AUTH_FAILURES_PER_IP: nonNegativeInt.default(10),
+  CORS_ORIGINS: z.preprocess(emptyAsUndefined, originList.default([])),
+  UPLOAD_TOKEN_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+  UPLOAD_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(600),
   TRUST_PROXY: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')).transform((v) => v === 'true'),
   USERS_TABLE: tableName.default('users'),
   USER_DETAIL_TABLE: tableName.default('user_detail'),

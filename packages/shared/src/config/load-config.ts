@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { envSchema, type ParsedEnv } from './config-schema.js';
 
@@ -41,7 +42,20 @@ export interface Config {
     renderTimeoutSeconds: number;
   };
   sweeper: { intervalMs: number; graceMs: number; outboxGraceMs: number };
-  auth: { jwtSecret: string | undefined; jwtPublicKey: string | undefined; jwtIssuer: string | undefined; adminPassword: string };
+  auth: {
+    jwtSecret: string | undefined;
+    jwtPublicKey: string | undefined;
+    jwtIssuer: string | undefined;
+    adminPassword: string;
+    /** how long an operator console login lasts */
+    adminSessionTtlSeconds: number;
+  };
+  /** how long a failed upload keeps its staged original for an operator's retry (failures that were the system's fault only) */
+  failedOriginalRetentionMs: number;
+  /** exact origins allowed to call /v1 from a browser; empty = same origin only (no CORS headers) */
+  cors: { origins: string[] };
+  /** short-lived tokens scoped to one upload's status and events (EventSource cannot send Authorization) */
+  uploadTokens: { secret: string; ttlSeconds: number };
   rateLimit: {
     uploadsPerUser: number;
     uploadsPerIp: number;
@@ -76,7 +90,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !e.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD: required in production');
   if (production && e.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: the development secret cannot be used in production');
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) problems.push('JWT_SECRET: set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS/ES/EdDSA), not both');
+  if (production && e.JWT_PUBLIC_KEY && !e.UPLOAD_TOKEN_SECRET) problems.push('UPLOAD_TOKEN_SECRET: required in production with JWT_PUBLIC_KEY (upload tokens are signed here)');
+  if (e.UPLOAD_TOKEN_SECRET && e.UPLOAD_TOKEN_SECRET === e.JWT_SECRET) problems.push('UPLOAD_TOKEN_SECRET: must differ from JWT_SECRET');
   if (e.FDFS_TRACKERS && !e.FDFS_PUBLIC_URL) problems.push('FDFS_PUBLIC_URL: required when FDFS_TRACKERS is set');
+  // Node caps the header wait at the whole-request timeout (body timeout + 15 s): a longer value would be silently cut
+  if (e.HEADERS_TIMEOUT_MS > e.UPLOAD_BODY_TIMEOUT_MS + 15_000) problems.push(`HEADERS_TIMEOUT_MS: at most UPLOAD_BODY_TIMEOUT_MS + 15000 (${e.UPLOAD_BODY_TIMEOUT_MS + 15_000})`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const jwtSecret = e.JWT_SECRET ?? (e.JWT_PUBLIC_KEY ? undefined : DEV_JWT_SECRET);
@@ -99,7 +117,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     avatar: { sizes: e.AVATAR_SIZES, format: e.AVATAR_FORMAT },
     worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, metricsPort: e.WORKER_METRICS_PORT, renderTimeoutSeconds: e.RENDER_TIMEOUT_SECONDS },
     sweeper: { intervalMs: e.SWEEP_INTERVAL_MS, graceMs: e.SWEEP_GRACE_MS, outboxGraceMs: e.OUTBOX_GRACE_MS },
-    auth: { jwtSecret, jwtPublicKey: e.JWT_PUBLIC_KEY, jwtIssuer: e.JWT_ISSUER, adminPassword: e.ADMIN_PASSWORD ?? DEV_ADMIN_PASSWORD },
+    auth: { jwtSecret, jwtPublicKey: e.JWT_PUBLIC_KEY, jwtIssuer: e.JWT_ISSUER, adminPassword: e.ADMIN_PASSWORD ?? DEV_ADMIN_PASSWORD, adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS },
+    failedOriginalRetentionMs: e.FAILED_ORIGINAL_RETENTION_MS,
+    cors: { origins: e.CORS_ORIGINS },
+    uploadTokens: { secret: e.UPLOAD_TOKEN_SECRET ?? deriveUploadTokenSecret(jwtSecret ?? DEV_JWT_SECRET), ttlSeconds: e.UPLOAD_TOKEN_TTL_SECONDS },
     rateLimit: {
       uploadsPerUser: e.RATE_LIMIT_UPLOADS_PER_USER,
       uploadsPerIp: e.RATE_LIMIT_UPLOADS_PER_IP,
@@ -108,6 +129,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tables: { users: e.USERS_TABLE, userDetail: e.USER_DETAIL_TABLE },
   };
+}
+
+/** A key of its own for upload tokens, so one can never verify as a bearer token (nor the reverse). */
+function deriveUploadTokenSecret(jwtSecret: string): string {
+  return createHmac('sha256', jwtSecret).update('avatar upload-token key').digest('base64url');
 }
 
 function withTrailingSlash(url: string): string {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { initialSchema } from './migrations/001-initial-schema.js';
+import { consoleIndexes } from './migrations/002-console-indexes.js';
 
 export interface SchemaTables {
   users: string;
@@ -14,7 +15,7 @@ export class AppMigrationSource implements Knex.MigrationSource<string> {
   constructor(private readonly tables: SchemaTables) {}
 
   private migrations(): Record<string, Knex.Migration> {
-    return { '001-initial-schema': initialSchema(this.tables) };
+    return { '001-initial-schema': initialSchema(this.tables), '002-console-indexes': consoleIndexes };
   }
 
   getMigrations(): Promise<string[]> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const uploadEventTypes = ['queued', 'processing', 'progress', 'stored', 'retrying', 'done', 'failed', 'superseded'] as const;
+export const uploadEventTypes = ['queued', 'processing', 'progress', 'stored', 'retrying', 'done', 'failed', 'superseded', 'retried'] as const;
 export type UploadEventType = (typeof uploadEventTypes)[number];
 
 export const variantSchema = z.object({ size: z.number().int(), fileId: z.string(), url: z.string() });
@@ -16,6 +16,8 @@ export interface UploadEventData {
   done: { avatarUrl: string; variants: AvatarVariant[] };
   failed: { code: string; message: string };
   superseded: { by: string | null };
+  /** an operator sent a failed upload back to the queue (`failed → queued`) */
+  retried: { previousCode: string | null; by: 'operator' };
 }
 
 export type NewUploadEvent = { [K in UploadEventType]: { type: K; data: UploadEventData[K] } }[UploadEventType];

@@ -16,6 +16,10 @@ export const errorCatalog = {
   upload_not_found: { status: 404, title: 'No such upload', retry: false },
   avatar_not_found: { status: 404, title: 'No avatar', retry: false },
   not_found: { status: 404, title: 'Not found', retry: false },
+  // the operator console: only a failed upload is retried, and only while its staged original exists
+  upload_not_retryable: { status: 409, title: 'Only a failed upload can be retried', retry: false },
+  original_gone: { status: 410, title: 'The original is gone; the user must upload again', retry: false },
+  csrf_token_invalid: { status: 403, title: 'Missing or invalid CSRF token', retry: false },
   idempotency_conflict: { status: 409, title: 'Idempotency-Key reused with different content', retry: false },
   file_too_large: { status: 413, title: 'File too large', retry: false },
   unsupported_media_type: { status: 415, title: 'Not a supported image', retry: false },

@@ -82,6 +82,12 @@ function toRowPatch(patch: UploadPatch): Partial<UploadRow> {
   return row;
 }
 
+/** Failed uploads whose staged original waits for an operator's retry: failed with one of `codes` at or after `since`. */
+export interface KeptOriginals {
+  codes: readonly string[];
+  since: Date;
+}
+
 /** Reads and writes `uploads` rows; no product rules here (those are in UploadJournal and the worker). */
 export class UploadsRepository {
   constructor(private readonly db: Knex) {}
@@ -171,18 +177,30 @@ export class UploadsRepository {
     return rows.map((row) => toUpload(row as UploadRow));
   }
 
-  /** Terminal uploads that still name a staged file (its removal failed or was interrupted). */
-  async findTerminalWithStagedFile(limit: number): Promise<Upload[]> {
-    const rows = await this.db<UploadRow>('uploads')
+  /**
+   * Terminal uploads that still name a staged file (its removal failed or was interrupted),
+   * except failed uploads whose original is `kept` for an operator's retry and that failed
+   * after `kept.since`.
+   */
+  async findTerminalWithStagedFile(limit: number, kept?: KeptOriginals): Promise<Upload[]> {
+    const query = this.db<UploadRow>('uploads')
       .whereIn('status', ['done', 'failed', 'superseded'])
       .whereNotNull('staged_path')
       .limit(limit);
+    // coalesce: a failed row without a code must still be swept, not dropped by a null comparison
+    if (kept) query.whereRaw(`not (status = 'failed' and coalesce(error_code, '') = any(?) and updated_at >= ?)`, [[...kept.codes], kept.since]);
+    const rows = await query;
     return rows.map((row) => toUpload(row as UploadRow));
   }
 
-  /** Every staged path a live (non-terminal) upload still needs. */
-  async liveStagedPaths(): Promise<Set<string>> {
-    const rows = await this.db('uploads').whereIn('status', ['queued', 'processing', 'retrying']).whereNotNull('staged_path').select('staged_path');
+  /** Every staged path a live (non-terminal) upload still needs, and those `kept` for a retry. */
+  async liveStagedPaths(kept?: KeptOriginals): Promise<Set<string>> {
+    const query = this.db('uploads').whereNotNull('staged_path').select('staged_path');
+    query.where((q) => {
+      q.whereIn('status', ['queued', 'processing', 'retrying']);
+      if (kept) q.orWhere((k) => k.where('status', 'failed').whereIn('error_code', kept.codes).andWhere('updated_at', '>=', kept.since));
+    });
+    const rows = await query;
     return new Set(rows.map((r: { staged_path: string }) => r.staged_path));
   }
 

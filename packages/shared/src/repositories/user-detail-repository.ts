@@ -98,6 +98,13 @@ export class UserDetailRepository {
       });
   }
 
+  /** Clears the user's avatar (an operator removed it); the caller deletes the files. */
+  async clearAvatar(userId: number): Promise<void> {
+    await this.db(this.tables.userDetail)
+      .where({ user_id: userId })
+      .update({ avatar: null, avatar_file_id: null, avatar_upload_id: null, avatar_variants: '[]', avatar_accepted_at: null, updated_at: this.db.fn.now() });
+  }
+
   /** Demo accounts for one-machine runs; ids are fixed so the README's examples work. */
   async ensureUsers(users: ReadonlyArray<{ id: number; username: string }>): Promise<void> {
     if (users.length === 0) return;

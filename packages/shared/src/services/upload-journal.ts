@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { NewUploadEvent } from '../domain/upload-event.js';
 import type { NewUpload, Upload } from '../domain/upload.js';
+import { canRetry } from '../domain/upload-retry.js';
 import { canTransition, isTerminal, type UploadStatus } from '../domain/upload-status.js';
 import { UploadEventsRepository } from '../repositories/upload-events-repository.js';
 import { UploadsRepository, type UploadPatch } from '../repositories/uploads-repository.js';
@@ -10,6 +11,12 @@ export interface UploadChange {
   patch?: Omit<UploadPatch, 'status' | 'lastEventSeq'>;
   event: NewUploadEvent;
 }
+
+export type ReopenOutcome =
+  | { kind: 'reopened'; upload: Upload }
+  | { kind: 'not_found' }
+  | { kind: 'not_failed'; status: UploadStatus }
+  | { kind: 'original_gone' };
 
 export interface RecordOptions {
   /** The recording run's claim token: the change applies only while the row still holds it. */
@@ -49,6 +56,37 @@ export class UploadJournal {
   async record(uploadId: string, change: UploadChange, trx?: Knex.Transaction, options: RecordOptions = {}): Promise<Upload | undefined> {
     if (trx) return this.recordIn(trx, uploadId, change, options);
     return this.db.transaction((t) => this.recordIn(t, uploadId, change, options));
+  }
+
+  /**
+   * An operator's retry: `failed → queued` with a `retried` event, the one way out of a
+   * terminal status. Under the row's lock it checks the upload is failed and its staged
+   * original still exists (`originalExists`), then clears what the failed run left: error,
+   * progress, attempts, claim and the stored set (those files were scheduled for deletion
+   * when it failed). The caller enqueues the job; creation order still decides the avatar.
+   */
+  async reopenFailed(uploadId: string, originalExists: (stagedPath: string) => Promise<boolean>): Promise<ReopenOutcome> {
+    return this.db.transaction(async (trx) => {
+      const uploads = new UploadsRepository(trx);
+      const current = await uploads.findById(uploadId, { forUpdate: true });
+      if (!current) return { kind: 'not_found' };
+      if (!canRetry(current.status)) return { kind: 'not_failed', status: current.status };
+      if (!current.stagedPath || !(await originalExists(current.stagedPath))) return { kind: 'original_gone' };
+      const seq = current.lastEventSeq + 1;
+      const upload = await uploads.update(uploadId, {
+        status: 'queued',
+        progress: 0,
+        attempts: 0,
+        claimToken: null,
+        errorCode: null,
+        errorMessage: null,
+        masterFileId: null,
+        variants: null,
+        lastEventSeq: seq,
+      });
+      await new UploadEventsRepository(trx).insert(uploadId, seq, 'retried', { previousCode: current.errorCode, by: 'operator' });
+      return upload ? { kind: 'reopened', upload } : { kind: 'not_found' };
+    });
   }
 
   private async recordIn(trx: Knex.Transaction, uploadId: string, change: UploadChange, options: RecordOptions): Promise<Upload | undefined> {

@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { UploadEventsRepository, UploadJournal, UploadsRepository, processAvatarJobSchema, type ProcessAvatarJob, type RecordOptions } from '@avatar/shared';
+import { UploadEventsRepository, UploadJournal, UploadsRepository, keepsOriginalForRetry, processAvatarJobSchema, type ProcessAvatarJob, type RecordOptions } from '@avatar/shared';
 import { classifyFailure, type Failure } from '../domain/classify-failure.js';
 import { deleteStoredFiles, newRunClaim, processAvatar, removeStagedOriginal, type ProcessAvatarDeps, type ProcessOutcome } from '../domain/process-avatar.js';
 
@@ -75,7 +75,8 @@ export async function recordFailed(
   );
   if (!failed) return;
   await deleteStoredFiles(deps, failed, `failed: ${failure.code}`);
-  await removeStagedOriginal(deps, failed);
+  // an outage or a bug may be over tomorrow: the original waits (FAILED_ORIGINAL_RETENTION_MS) for an operator's retry
+  if (!keepsOriginalForRetry(failure.code)) await removeStagedOriginal(deps, failed);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '@avatar/shared';
 import { failureLimit, lockedOut } from '../external/rate-limit.js';
+import type { AdminSessionStore } from './admin-session.js';
 import { principalFromClaims } from './authenticate.js';
 import { sendProblem, toAppError } from './error-handler.js';
 
@@ -10,10 +11,22 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook for operator pages (dashboard, metrics); answers 401/429 itself. */
     requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+    /** The same check for the operator console: its 401 points a browser at the login page instead of asking for Basic. */
+    requireAdminPage: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+    /**
+     * The console's login form: true for the right password. A wrong one counts against the
+     * address's failure limit like a wrong Basic login; a locked-out address gets `rate_limited`.
+     */
+    checkAdminPassword: (request: FastifyRequest, password: string) => Promise<boolean>;
+  }
+  interface FastifyRequest {
+    /** How an admin request proved itself: a session cookie needs a CSRF token to change anything, a header does not. */
+    adminVia: AdminScheme | undefined;
   }
 }
 
-type Scheme = 'basic' | 'bearer' | 'none';
+type Scheme = 'basic' | 'bearer' | 'session' | 'none';
+export type AdminScheme = Exclude<Scheme, 'none'>;
 
 /**
  * Compares fixed-length keyed digests, so neither the time taken nor an early length check
@@ -24,8 +37,12 @@ export function sameSecret(given: string, expected: string, key: Buffer): boolea
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** Browsers and Prometheus use HTTP Basic (`admin` / ADMIN_PASSWORD); scripts may send an admin bearer token. */
-async function checkAdmin(request: FastifyRequest, adminPassword: string, key: Buffer): Promise<{ admin: boolean; scheme: Scheme }> {
+/**
+ * Browsers and Prometheus use HTTP Basic (`admin` / ADMIN_PASSWORD); scripts may send an admin
+ * bearer token; the console's browsers carry a session cookie (only looked at without an
+ * Authorization header).
+ */
+async function checkAdmin(request: FastifyRequest, adminPassword: string, key: Buffer, sessions: AdminSessionStore | undefined): Promise<{ admin: boolean; scheme: Scheme }> {
   const header = request.headers.authorization ?? '';
   if (/^basic /i.test(header)) {
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
@@ -42,6 +59,8 @@ async function checkAdmin(request: FastifyRequest, adminPassword: string, key: B
       return { admin: false, scheme: 'bearer' };
     }
   }
+  // a missing, unknown or expired session is a visit without credentials: refused, not counted
+  if (sessions && (await sessions.current(request))) return { admin: true, scheme: 'session' };
   return { admin: false, scheme: 'none' };
 }
 
@@ -53,29 +72,60 @@ async function checkAdmin(request: FastifyRequest, adminPassword: string, key: B
  * The hook answers itself: plugins with their own error handler (bull-board) would turn a
  * thrown error into a 500.
  */
-export const adminAuthPlugin = fp(async (app: FastifyInstance, opts: { adminPassword: string; failuresPerIp: number }) => {
+export const adminAuthPlugin = fp(async (app: FastifyInstance, opts: { adminPassword: string; failuresPerIp: number; sessions?: AdminSessionStore }) => {
   const key = randomBytes(32);
   const failures = opts.failuresPerIp > 0 ? failureLimit(app, { name: 'admin-auth-failures', max: opts.failuresPerIp }) : undefined;
+  app.decorateRequest('adminVia', undefined);
 
-  app.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
+  const guard = (refuse: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) => async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       const lockedFor = await failures?.lockedFor(request);
       if (lockedFor !== undefined) {
         request.log.warn({ ip: request.ip }, 'admin authentication refused: address locked out');
         return sendProblem(reply, request, lockedOut(reply, lockedFor, 'failed admin logins'));
       }
-      const { admin, scheme } = await checkAdmin(request, opts.adminPassword, key);
-      if (admin) return undefined;
+      const { admin, scheme } = await checkAdmin(request, opts.adminPassword, key, opts.sessions);
+      if (admin) {
+        request.adminVia = scheme as AdminScheme;
+        return undefined;
+      }
       if (scheme !== 'none') {
         request.log.warn({ ip: request.ip, scheme }, 'admin authentication failed');
         await failures?.recordFailure(request);
       }
-      reply.header('www-authenticate', 'Basic realm="avatar admin", charset="UTF-8"');
-      return sendProblem(reply, request, new AppError('unauthorized', 'Admin credentials required'));
+      return refuse(request, reply);
     } catch (error) {
       // Redis down: the limit cannot be checked, so nobody gets in
       request.log.error({ err: error }, 'admin authentication could not be checked');
       return sendProblem(reply, request, toAppError(error));
     }
+  };
+
+  app.decorate('requireAdmin', guard((request, reply) => {
+    reply.header('www-authenticate', 'Basic realm="avatar admin", charset="UTF-8"');
+    return sendProblem(reply, request, new AppError('unauthorized', 'Admin credentials required'));
+  }));
+  // a Basic challenge would make the browser ask for the password in its own dialog instead of the login page
+  app.decorate('requireAdminPage', guard((request, reply) => {
+    reply.header('www-authenticate', 'Bearer realm="avatar admin"');
+    if (!request.headers.accept?.includes('text/html')) return sendProblem(reply, request, new AppError('unauthorized', 'Log in at /admin/login'));
+    return reply
+      .code(401)
+      .header('x-error-code', 'unauthorized')
+      .type('text/html; charset=utf-8')
+      .send('<!doctype html><meta charset="utf-8"><title>Log in</title><p>Operators only. <a href="/admin/login">Log in</a></p>');
+  }));
+
+  app.decorate('checkAdminPassword', async (request: FastifyRequest, password: string) => {
+    const lockedFor = await failures?.lockedFor(request);
+    if (lockedFor !== undefined) {
+      request.log.warn({ ip: request.ip }, 'admin login refused: address locked out');
+      throw new AppError('rate_limited', 'Too many failed admin logins from this address; retry later', { extra: { retryAfter: lockedFor } });
+    }
+    if (sameSecret(password, opts.adminPassword, key)) return true;
+    request.log.warn({ ip: request.ip, scheme: 'login' }, 'admin authentication failed');
+    const over = await failures?.recordFailure(request);
+    if (over !== undefined) throw new AppError('rate_limited', 'Too many failed admin logins from this address; retry later', { extra: { retryAfter: over } });
+    return false;
   });
 });

@@ -7,6 +7,8 @@ declare module 'fastify' {
     /** Stop taking new uploads; requests already in flight finish. */
     startDraining: () => void;
     isDraining: () => boolean;
+    /** Aborts when draining starts: long-lived answers (event streams) end then, so the close is not held up by them. */
+    drainSignal: AbortSignal;
     /** Resolves once no upload (POST) is in flight any more, or after `timeoutMs`. */
     drained: (timeoutMs: number) => Promise<void>;
   }
@@ -21,6 +23,7 @@ declare module 'fastify' {
  */
 export const drainPlugin = fp(async (app: FastifyInstance) => {
   let draining = false;
+  const drainStarted = new AbortController();
   const inFlight = new Set<FastifyRequest>();
   let notifyIdle: (() => void) | undefined;
   const finished = (request: FastifyRequest): void => {
@@ -29,7 +32,9 @@ export const drainPlugin = fp(async (app: FastifyInstance) => {
 
   app.decorate('startDraining', () => {
     draining = true;
+    drainStarted.abort();
   });
+  app.decorate('drainSignal', drainStarted.signal);
   app.decorate('isDraining', () => draining);
   app.decorate('drained', async (timeoutMs: number) => {
     if (inFlight.size === 0) return;

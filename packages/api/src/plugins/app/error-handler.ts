@@ -19,6 +19,8 @@ const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'validation_failed',
   FST_ERR_BAD_URL: 'validation_failed',
   FST_ERR_MAX_PARAM_LENGTH: 'validation_failed',
+  FST_CSRF_MISSING_SECRET: 'csrf_token_invalid',
+  FST_CSRF_INVALID_TOKEN: 'csrf_token_invalid',
 };
 
 export function toAppError(error: unknown): AppError {

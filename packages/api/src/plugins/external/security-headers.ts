@@ -25,6 +25,22 @@ const pageDirectives: Directives = {
   frameAncestors: ["'none'"],
 };
 
+/**
+ * The operator console (server-rendered, no script at all): its own stylesheet, and images
+ * from itself and the avatar files' origin (`imageOrigins`: FDFS_PUBLIC_URL's); forms post
+ * only to itself.
+ */
+export function consoleDirectives(imageOrigins: readonly string[]): Directives {
+  return {
+    defaultSrc: ["'none'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", ...imageOrigins],
+    formAction: ["'self'"],
+    baseUri: ["'none'"],
+    frameAncestors: ["'none'"],
+  };
+}
+
 /** Routes that serve one of the HTML pages or its assets (the dashboard's JSON API is not one). */
 export function servesPage(url: string, pagePrefixes: readonly string[]): boolean {
   return pagePrefixes.some((prefix) => url === prefix || url.startsWith(`${prefix}/`)) && !/\/api(\/|$)/.test(url);

@@ -1,10 +1,12 @@
-import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { UploadEventsRepository, UploadsRepository, isTerminal, type UploadEvent } from '@avatar/shared';
 import type { AppDeps } from '../../deps.js';
-import { eventsQuery, eventsSchema, problemSchema, uploadIdParams } from '../../schemas/upload-schemas.js';
+import { acceptsEventStream } from '../../domain/event-stream.js';
+import { documentEventStream } from '../../plugins/external/docs.js';
+import { eventsHeaders, eventsQuery, eventsSchema, problemSchema, uploadIdParams } from '../../schemas/upload-schemas.js';
 import { loadVisibleUpload } from './get-upload.js';
+import { extendIdleTimeout, streamUploadEvents, type EventStreamTiming } from './stream-upload-events.js';
 
 const MAX_EVENTS = 200;
 /**
@@ -17,25 +19,35 @@ const RECHECK_DEAF_MS = 1_000;
 /** Time beyond `wait` for the last re-read and the answer, so the poll ends with a 200, never a closed socket. */
 const ANSWER_MARGIN_MS = 15_000;
 
-/** GET /v1/uploads/:uploadId/events?after=SEQ&wait=SECONDS — the long poll. */
-export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps): Promise<void> {
+/**
+ * GET /v1/uploads/:uploadId/events?after=SEQ&wait=SECONDS — the long poll; with
+ * `Accept: text/event-stream` the same events as Server-Sent Events, resuming after
+ * `Last-Event-ID` (or `after`).
+ */
+export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps & { eventStreamTiming?: EventStreamTiming }): Promise<void> {
   const uploads = new UploadsRepository(deps.db);
   const events = new UploadEventsRepository(deps.db);
   app.withTypeProvider<ZodTypeProvider>().get('/v1/uploads/:uploadId/events', {
     schema: {
-      summary: 'Events after a sequence number, waiting up to `wait` seconds for the first new one',
+      summary: 'Events after a sequence number, waiting up to `wait` seconds for the first new one; or a stream of them (text/event-stream)',
       security: [{ bearer: [] }],
       params: uploadIdParams,
       querystring: eventsQuery,
+      headers: eventsHeaders,
       response: { 200: eventsSchema, '4xx': problemSchema, '5xx': problemSchema },
     },
-    preHandler: app.authenticate,
+    config: { swaggerTransform: documentEventStream },
+    preHandler: app.authenticateUploadReader,
   }, async (request, reply) => {
     let upload = await loadVisibleUpload(uploads, request, request.params.uploadId);
+    if (acceptsEventStream(request.headers.accept)) {
+      const after = request.headers['last-event-id'] ?? request.query.after;
+      return streamUploadEvents(request, reply, upload, after, { events, listener: deps.events, drainSignal: app.drainSignal, timing: deps.eventStreamTiming });
+    }
     const { after, wait } = request.query;
     const deadline = Date.now() + wait * 1000;
     // a long poll is idle on purpose: the server's idle timeout, sized for stalled bodies, must not cut it
-    extendIdleTimeout(request.raw.socket, wait * 1000 + ANSWER_MARGIN_MS);
+    extendIdleTimeout(request, wait * 1000 + ANSWER_MARGIN_MS);
     const gone = new AbortController();
     request.raw.once('close', () => gone.abort());
 
@@ -55,9 +67,4 @@ export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps):
       lastSeq: found.at(-1)?.seq ?? after,
     };
   });
-}
-
-/** Raises the socket's idle timeout to `ms` (never lowers it; 0 means none); the next request on the connection gets the server's again. */
-function extendIdleTimeout(socket: Socket, ms: number): void {
-  if (socket.timeout !== undefined && socket.timeout > 0 && socket.timeout < ms) socket.setTimeout(ms);
 }

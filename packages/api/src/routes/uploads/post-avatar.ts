@@ -5,6 +5,8 @@ import { receiveAvatarFile } from '../../adapters/receive-avatar-file.js';
 import { acceptUpload } from '../../domain/accept-upload.js';
 import { assertDeclaredTypeIsSafe } from '../../domain/declared-type.js';
 import { inspectImage } from '../../domain/inspect-image.js';
+import { uploadAccess } from '../../domain/upload-snapshot.js';
+import type { UploadTokens } from '../../domain/upload-token.js';
 import type { AppDeps } from '../../deps.js';
 import type { ApiMetrics } from '../../metrics.js';
 import { requireActingForUserParam } from '../../plugins/app/authenticate.js';
@@ -14,7 +16,7 @@ import { acceptedSchema, avatarUploadForm, problemSchema, uploadHeaders, userIdP
 import { uploadLinks } from '../route-helpers.js';
 
 /** POST /v1/users/:userId/avatar — where an upload is accepted. */
-export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { apiMetrics: ApiMetrics }): Promise<void> {
+export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { apiMetrics: ApiMetrics; uploadTokens: UploadTokens }): Promise<void> {
   const { config } = deps;
   const users = new UserDetailRepository(deps.db, config.tables);
   const uploads = new UploadsRepository(deps.db);
@@ -75,6 +77,6 @@ export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { ap
       .code(202)
       .header('location', links.statusUrl)
       .header('idempotent-replayed', String(replayed))
-      .send({ uploadId: upload.id, status: upload.status, ...links });
+      .send({ uploadId: upload.id, status: upload.status, ...links, ...uploadAccess(upload.id, deps.uploadTokens.issue(upload)) });
   });
 }

@@ -1,0 +1,188 @@
+import { readFile } from 'node:fs/promises';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrfProtection from '@fastify/csrf-protection';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { z } from 'zod';
+import { AppError, UploadEventsRepository, UploadStatsRepository, UploadsRepository, UserDetailRepository, isAppError, uploadStatuses } from '@avatar/shared';
+import type { AppDeps } from '../../../deps.js';
+import { removeUserAvatar } from '../../../domain/remove-avatar.js';
+import { retryFailedUpload } from '../../../domain/retry-upload.js';
+import { loadOverview } from '../../../domain/upload-stats.js';
+import { ADMIN_COOKIE_PATH, ADMIN_SESSION_COOKIE, adminCookieOptions, sessionToken, type AdminSessionStore } from '../../../plugins/app/admin-session.js';
+import { sendProblem } from '../../../plugins/app/error-handler.js';
+import { consoleDirectives } from '../../../plugins/external/security-headers.js';
+import { isUuid } from '../../route-helpers.js';
+import type { SafeHtml } from './html.js';
+import { loginPage, overviewPage, uploadDetailPage, uploadListPage, type ListView } from './pages.js';
+
+const PREFIX = '/admin';
+const CSRF_COOKIE = 'avatar_csrf';
+const PAGE_SIZE = 50;
+/** The only console paths answered without a login. */
+const PUBLIC_ROUTES = new Set([`${PREFIX}/login`, `${PREFIX}/login.css`]);
+
+export type ConsoleDeps = AppDeps & { sessions: AdminSessionStore };
+
+const listQuery = z.object({
+  status: z.union([z.enum(uploadStatuses), z.literal('')]).optional(),
+  q: z.string().trim().max(100).optional(),
+  after: z.uuid().optional(),
+  notice: z.string().max(40).optional(),
+});
+const userIdText = z.string().regex(/^\d{1,15}$/).transform(Number);
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new AppError('validation_failed', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return result.data;
+}
+
+function sendPage(reply: FastifyReply, page: SafeHtml, status = 200): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').send(page.value);
+}
+
+/** A browser's form post (urlencoded) is answered with a page or a redirect; an automation call (JSON) with JSON. */
+const isFormPost = (request: FastifyRequest): boolean => String(request.headers['content-type']).startsWith('application/x-www-form-urlencoded');
+
+const notices: Record<string, string> = { retried: 'Sent back to the queue.', removed: 'Avatar removed; its files are being deleted.' };
+
+/**
+ * The operator console under /admin: server-rendered pages (no script), a login that sets a
+ * session cookie, and two actions (retry a failed upload, remove a user's avatar). The
+ * queries live in UploadStatsRepository and the domain modules; these handlers only render.
+ */
+export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
+  const [consoleCss, loginCss] = await Promise.all([readFile(new URL('./console.css', import.meta.url), 'utf8'), readFile(new URL('./login.css', import.meta.url), 'utf8')]);
+  const csp = { contentSecurityPolicy: { useDefaults: false, directives: consoleDirectives([new URL(deps.config.fastdfs.publicUrl).origin]) } };
+  const stats = new UploadStatsRepository(deps.db);
+  const uploads = new UploadsRepository(deps.db);
+  const events = new UploadEventsRepository(deps.db);
+  const details = new UserDetailRepository(deps.db, deps.config.tables);
+
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      route.config = Object.assign(route.config ?? {}, { helmet: csp });
+    });
+    await scope.register(fastifyCookie);
+    // double-submit: the secret in an HttpOnly, SameSite=Strict cookie, the token in each form
+    await scope.register(fastifyCsrfProtection, { cookieKey: CSRF_COOKIE, cookieOpts: { path: ADMIN_COOKIE_PATH, sameSite: 'strict', httpOnly: true } });
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    scope.addHook('onRequest', async (request, reply) => {
+      // pages carry CSRF tokens and operators' data: never cached
+      reply.header('cache-control', 'no-store');
+      if (request.routeOptions.url !== undefined && PUBLIC_ROUTES.has(request.routeOptions.url)) return undefined;
+      return app.requireAdminPage(request, reply);
+    });
+    scope.setNotFoundHandler((request, reply) => sendProblem(reply, request, new AppError('not_found', 'No such route')));
+
+    /**
+     * What a state-changing request must show besides its login. With the session cookie: the
+     * CSRF token (a form field or a header). With Basic or a bearer token no cookie is
+     * involved, but browsers cache Basic credentials and resend them on a cross-site form
+     * post, so those callers must send JSON, which no other site can send without a CORS
+     * preflight that /admin never answers.
+     */
+    const requireCsrf = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+      if (request.adminVia === 'basic' || request.adminVia === 'bearer') {
+        if (String(request.headers['content-type']).startsWith('application/json')) return done();
+        return done(new AppError('csrf_token_invalid', 'With Basic or a bearer token, send the request as application/json'));
+      }
+      scope.csrfProtection(request, reply, done);
+    };
+    const csrfToken = (request: FastifyRequest, reply: FastifyReply): string => reply.generateCsrf({ secure: request.protocol === 'https' });
+
+    scope.get('/login.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(loginCss));
+    scope.get('/assets/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(consoleCss));
+
+    scope.get('/login', async (request, reply) => sendPage(reply, loginPage(csrfToken(request, reply))));
+
+    scope.post('/login', { preHandler: requireCsrf }, async (request, reply) => {
+      const { password } = parse(z.object({ password: z.string().max(1024) }), request.body);
+      let right: boolean;
+      try {
+        right = await app.checkAdminPassword(request, password);
+      } catch (error) {
+        if (!isAppError(error) || error.code !== 'rate_limited') throw error;
+        reply.header('retry-after', String(error.extra?.retryAfter ?? 60));
+        return sendPage(reply, loginPage(csrfToken(request, reply), 'Too many failed logins from this address; wait a minute.'), 429);
+      }
+      if (!right) return sendPage(reply, loginPage(csrfToken(request, reply), 'Wrong password.'), 401);
+      const token = await deps.sessions.create({ ip: request.ip });
+      request.log.info({ ip: request.ip }, 'admin logged in');
+      // a fresh CSRF secret for the session: one planted before the login is worth nothing after it
+      reply.clearCookie(CSRF_COOKIE, { path: ADMIN_COOKIE_PATH });
+      reply.setCookie(ADMIN_SESSION_COOKIE, token, adminCookieOptions(request, deps.sessions.ttlSeconds));
+      return reply.redirect(PREFIX, 303);
+    });
+
+    scope.post('/logout', { preHandler: requireCsrf }, async (request, reply) => {
+      const token = sessionToken(request);
+      if (token) await deps.sessions.revoke(token);
+      reply.clearCookie(ADMIN_SESSION_COOKIE, adminCookieOptions(request));
+      reply.clearCookie(CSRF_COOKIE, { path: ADMIN_COOKIE_PATH });
+      return isFormPost(request) ? reply.redirect(`${PREFIX}/login`, 303) : reply.code(204).send();
+    });
+
+    scope.get('/', async (request, reply) => {
+      const overview = await loadOverview({ db: deps.db, queues: [deps.avatarQueue, deps.cleanupQueue] });
+      return sendPage(reply, overviewPage(overview, csrfToken(request, reply)));
+    });
+
+    scope.get('/uploads', async (request, reply) => {
+      const query = parse(listQuery, request.query);
+      const view: ListView = { uploads: [], next: undefined, status: query.status || undefined, query: query.q ?? '', user: undefined, message: query.notice ? notices[query.notice] : undefined };
+      let userId: number | undefined;
+      if (view.query && isUuid(view.query)) {
+        if (await uploads.findById(view.query)) return reply.redirect(`${PREFIX}/uploads/${view.query}`, 303);
+        return sendPage(reply, uploadListPage({ ...view, message: 'No upload with that id.' }, csrfToken(request, reply)), 404);
+      } else if (view.query) {
+        const parsed = userIdText.safeParse(view.query);
+        if (!parsed.success) return sendPage(reply, uploadListPage({ ...view, message: 'Search by a user id (a number) or an upload id (a uuid).' }, csrfToken(request, reply)), 400);
+        userId = parsed.data;
+        view.user = (await details.findAvatar(userId)) ?? { userId, avatar: null, avatarFileId: null, avatarUploadId: null, variants: [], updatedAt: new Date(0) };
+      }
+      const page = await stats.list({ status: view.status, userId, after: query.after, limit: PAGE_SIZE });
+      return sendPage(reply, uploadListPage({ ...view, ...page }, csrfToken(request, reply)));
+    });
+
+    scope.get('/uploads/:uploadId', async (request, reply) => {
+      const { uploadId } = request.params as { uploadId: string };
+      const { notice } = parse(listQuery, request.query);
+      return renderDetail(request, reply, uploadId, notice ? notices[notice] : undefined);
+    });
+
+    scope.post('/uploads/:uploadId/retry', { preHandler: requireCsrf }, async (request, reply) => {
+      const { uploadId } = request.params as { uploadId: string };
+      if (!isUuid(uploadId)) throw new AppError('upload_not_found');
+      try {
+        const upload = await retryFailedUpload({ db: deps.db, avatarQueue: deps.avatarQueue, originalExists: (p) => deps.staging.has(p) }, uploadId);
+        request.log.info({ uploadId, via: request.adminVia }, 'operator retried a failed upload');
+        if (isFormPost(request)) return reply.redirect(`${PREFIX}/uploads/${uploadId}?notice=retried`, 303);
+        return reply.code(202).send({ uploadId: upload.id, status: upload.status });
+      } catch (error) {
+        // a browser sees the refusal on the upload's own page; automation gets the problem+json
+        if (!isFormPost(request) || !isAppError(error) || (error.code !== 'upload_not_retryable' && error.code !== 'original_gone')) throw error;
+        reply.header('x-error-code', error.code);
+        return renderDetail(request, reply, uploadId, `Not retried: ${error.message} (${error.code})`, error.status);
+      }
+    });
+
+    scope.post('/users/:userId/avatar/remove', { preHandler: requireCsrf }, async (request, reply) => {
+      const userId = parse(userIdText, (request.params as { userId: string }).userId);
+      const removed = await removeUserAvatar({ db: deps.db, tables: deps.config.tables, cleanupQueue: deps.cleanupQueue }, userId);
+      request.log.info({ userId, uploadId: removed.uploadId, via: request.adminVia }, 'operator removed an avatar');
+      if (isFormPost(request)) return reply.redirect(`${PREFIX}/uploads?q=${userId}&notice=removed`, 303);
+      return reply.send({ userId, removedUploadId: removed.uploadId, deletedFiles: removed.fileIds.length });
+    });
+
+    async function renderDetail(request: FastifyRequest, reply: FastifyReply, uploadId: string, message: string | undefined, status = 200): Promise<FastifyReply> {
+      const upload = isUuid(uploadId) ? await uploads.findById(uploadId) : undefined;
+      if (!upload) throw new AppError('upload_not_found');
+      const [timeline, avatar] = await Promise.all([events.listAfter(upload.id, 0, 1_000), details.findAvatar(upload.userId)]);
+      const page = uploadDetailPage({ upload, events: timeline, queueName: deps.avatarQueue.name, isCurrentAvatar: avatar?.avatarUploadId === upload.id, message }, csrfToken(request, reply));
+      return sendPage(reply, page, status);
+    }
+  }, { prefix: PREFIX });
+}
