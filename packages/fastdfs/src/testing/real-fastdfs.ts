@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,6 +57,17 @@ export interface RealFastdfs {
   close(): Promise<void>;
 }
 
+/** True when every thread of `pid` is stopped (state `T`, or `t` when traced), per /proc. */
+async function allThreadsStopped(pid: number): Promise<boolean> {
+  const threads = await readdir(`/proc/${pid}/task`);
+  const states = await Promise.all(threads.map(async (tid) => {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // the state follows the command name, which is in parentheses and may contain spaces
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  }));
+  return states.every((state) => state === 'T' || state === 't');
+}
+
 async function sparePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -89,6 +100,17 @@ export async function startRealFastdfs(options: RealFastdfsOptions = {}): Promis
   };
 
   const storagePid = async (): Promise<number> => Number((await readFile(path.join(dir, 'storage/data/fdfs_storaged.pid'), 'utf8')).trim());
+  const freeze = async (): Promise<void> => {
+    const pid = await storagePid();
+    process.kill(pid, 'SIGSTOP');
+    // Each thread stops only when it next runs: on a loaded machine a network thread can still
+    // answer a request sent right after the signal. Frozen means every thread shows state T.
+    for (let i = 0; i < 200; i++) {
+      if (await allThreadsStopped(pid)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`real FastDFS storage ${pid} did not stop within 5 s of SIGSTOP`);
+  };
 
   try {
     await launch('start', dir, String(trackerPort), String(storagePort));
@@ -112,7 +134,7 @@ export async function startRealFastdfs(options: RealFastdfsOptions = {}): Promis
     stopStorage: async () => void (await launch('storage-stop', dir)),
     startStorage: async () => void (await launch('storage-start', dir)),
     killStorage: async () => void (await launch('storage-kill', dir)),
-    freezeStorage: async () => void process.kill(await storagePid(), 'SIGSTOP'),
+    freezeStorage: freeze,
     thawStorage: async () => void process.kill(await storagePid(), 'SIGCONT'),
     stopTracker: async () => void (await daemon('fdfs_trackerd', 'tracker.conf', 'stop')),
     startTracker: async () => {
