@@ -367,7 +367,7 @@ describe('a public-key (RS256) setup', () => {
   const probe = (token: string) => getText(`${rsa.url}/v1/uploads/${randomUUID()}`, bearer(token));
 
   beforeAll(async () => {
-    rsa = await startTestSystem({ worker: false, env: { JWT_PUBLIC_KEY: publicPem, JWT_SECRET: '' } });
+    rsa = await startTestSystem({ worker: false, env: { JWT_PUBLIC_KEY: publicPem, JWT_SECRET: '', UPLOAD_TOKEN_SECRET: 'upload-token-secret-for-the-rsa-tests' } });
   });
   afterAll(async () => {
     await rsa?.close();

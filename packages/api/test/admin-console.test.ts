@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from 'bullmq';
-import { AVATAR_QUEUE, CLEANUP_QUEUE, UploadJournal, UploadStatsRepository, type Db, type UploadStatus } from '@avatar/shared';
+import { Queue, Worker } from 'bullmq';
+import { AVATAR_QUEUE, CLEANUP_QUEUE, UploadJournal, UploadStatsRepository, isAppError, jobNames, type Db, type UploadStatus } from '@avatar/shared';
 import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
+import { retryFailedUpload } from '../src/domain/retry-upload.js';
 import { fillMinutes, loadOverview } from '../src/domain/upload-stats.js';
 import { escapeHtml, html, safeUrl } from '../src/routes/admin/console/html.js';
 import { cookieHeader, cookiesFrom, csrfFrom, loginAsAdmin, type AdminLogin } from './support/admin-client.js';
@@ -47,6 +48,13 @@ describe('the escape helper', () => {
     expect(safeUrl('javascript:alert(1)')).toBe('#');
     expect(safeUrl('//evil.example/x')).toBe('#');
     expect(safeUrl('http://127.0.0.1:8888/group1/M00/x.webp')).toBe('http://127.0.0.1:8888/group1/M00/x.webp');
+  });
+
+  it('refuses a path that browsers read as another host (`//` or `/\\`), and keeps same-site paths', () => {
+    expect(safeUrl('/\\evil.example/x')).toBe('#');
+    expect(safeUrl('/\\/evil.example')).toBe('#');
+    expect(safeUrl('/admin/uploads/1')).toBe('/admin/uploads/1');
+    expect(safeUrl('/')).toBe('/');
   });
 });
 
@@ -310,6 +318,136 @@ describe('the operator console over HTTP', () => {
     const basicJson = await post(`/admin/uploads/${id}/retry`, { body: '{}', headers: { authorization: basic } });
     expect(basicJson.status).toBe(202);
     expect(await basicJson.json()).toEqual({ uploadId: id, status: 'queued' });
+  });
+
+  it('refuses a change with the session or Basic from another origin, on the console and in bull-board alike; same-origin changes pass', async () => {
+    const id = await failedUpload();
+    const pause = (headers: Record<string, string>): Promise<Response> => fetch(`${system.url}/admin/queues/api/queues/${CLEANUP_QUEUE}/pause`, { method: 'PUT', headers });
+    const expectRefused = async (answer: Response, what: string): Promise<void> => {
+      expectProblem({ status: answer.status, contentType: answer.headers.get('content-type'), text: await answer.text() }, 403, 'csrf_token_invalid');
+      expect(answer.status, what).toBe(403);
+    };
+    // a sibling subdomain's page: SameSite=Strict lets the cookie through, Sec-Fetch-Site tells
+    await expectRefused(await pause({ cookie: admin.cookie, 'sec-fetch-site': 'same-site' }), 'session, same-site');
+    await expectRefused(await pause({ cookie: admin.cookie, origin: 'https://evil.example' }), 'session, foreign Origin');
+    await expectRefused(await pause({ authorization: basic, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }), 'Basic, cross-site');
+    await expectRefused(await pause({ authorization: basic, origin: 'null' }), 'Basic, opaque origin');
+    // the simple cross-site form bull-board would take: text/plain, no preflight
+    const add = await fetch(`${system.url}/admin/queues/api/queues/${CLEANUP_QUEUE}/add`, {
+      method: 'POST',
+      headers: { authorization: basic, origin: 'https://evil.example', 'content-type': 'text/plain' },
+      body: JSON.stringify({ name: 'x', data: {} }),
+    });
+    await expectRefused(add, 'Basic, add');
+    const purge = await fetch(`${system.url}/admin/queues/api/metrics/history/purge`, { method: 'POST', headers: { cookie: admin.cookie, 'sec-fetch-site': 'cross-site' } });
+    await expectRefused(purge, 'session, purge');
+    // the console's own action, even with a valid token
+    await expectRefused(await post(`/admin/uploads/${id}/retry`, { cookie: admin.cookie, body: form(), headers: { origin: 'https://evil.example' } }), 'console retry');
+    expect(await queues.cleanup.isPaused()).toBe(false);
+    expect(await queues.cleanup.getJobCounts('waiting')).toEqual({ waiting: 0 });
+    expect((await system.db('uploads').where({ id }).first()).status).toBe('failed');
+
+    // bull-board's own page calling its API, and the console's forms: same origin, as the request addressed it
+    expect((await pause({ cookie: admin.cookie, 'sec-fetch-site': 'same-origin', origin: system.url })).status).toBe(200);
+    expect(await queues.cleanup.isPaused()).toBe(true);
+    // behind a proxy (TRUST_PROXY here): the origin the browser saw, from X-Forwarded-Proto and -Host
+    const resume = await fetch(`${system.url}/admin/queues/api/queues/${CLEANUP_QUEUE}/resume`, {
+      method: 'PUT',
+      headers: { authorization: basic, origin: 'https://console.example', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'console.example' },
+    });
+    expect(resume.status).toBe(200);
+    expect(await queues.cleanup.isPaused()).toBe(false);
+    // Sec-Fetch-Site decides when sent: a same-origin form post may carry `Origin: null` (Referrer-Policy no-referrer)
+    const retried = await post(`/admin/uploads/${id}/retry`, { cookie: admin.cookie, body: form(), headers: { origin: 'null', 'sec-fetch-site': 'same-origin' } });
+    expect(retried.status).toBe(303);
+    // and the console's pages keep their Origin on their own posts, for browsers without Sec-Fetch-Site
+    expect((await fetch(`${system.url}/admin`, { headers: { cookie: admin.cookie } })).headers.get('referrer-policy')).toBe('same-origin');
+    // a GET from anywhere changes nothing and is answered
+    expect((await fetch(`${system.url}/admin/queues/api/queues`, { headers: { cookie: admin.cookie, 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
+  });
+
+  it('binds the CSRF token to its session: another session\'s secret and token are refused', async () => {
+    const id = await failedUpload();
+    const other = await loginAsAdmin(system.url, system.config.auth.adminPassword, { 'x-forwarded-for': '10.9.0.5' });
+    const sessionOf = (login: AdminLogin): string => login.cookie.split('; ').filter((c) => c.startsWith('avatar_admin=')).join('; ');
+    const secretOf = (login: AdminLogin): string => login.cookie.split('; ').filter((c) => c.startsWith('avatar_csrf=')).join('; ');
+    // a secret cookie tossed in by a sibling subdomain, with a token minted for it, beside the operator's session
+    const tossed = await post(`/admin/uploads/${id}/retry`, { cookie: `${sessionOf(admin)}; ${secretOf(other)}`, body: new URLSearchParams({ _csrf: other.csrf }) });
+    expectProblem({ status: tossed.status, contentType: tossed.headers.get('content-type'), text: await tossed.text() }, 403, 'csrf_token_invalid');
+    expect((await system.db('uploads').where({ id }).first()).status).toBe('failed');
+    const own = await post(`/admin/uploads/${id}/retry`, { cookie: `${sessionOf(other)}; ${secretOf(other)}`, body: new URLSearchParams({ _csrf: other.csrf }) });
+    expect(own.status).toBe(303);
+  });
+
+  it('ends a session cookie that arrives with a login: only the new session opens the console', async () => {
+    const from = { 'x-forwarded-for': '10.9.0.6' };
+    const first = await loginAsAdmin(system.url, system.config.auth.adminPassword, from);
+    // the same browser logs in again, its first session cookie still set
+    const page = await fetch(`${system.url}/admin/login`, { headers: { ...from, cookie: first.cookie } });
+    const again = await post('/admin/login', { cookie: first.cookie, body: new URLSearchParams({ _csrf: csrfFrom(await page.text()), password: system.config.auth.adminPassword }), headers: from });
+    expect(again.status).toBe(303);
+    const second = cookiesFrom(again).avatar_admin;
+    expect(second).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await fetch(`${system.url}/admin`, { headers: { cookie: first.cookie } })).status).toBe(401);
+    expect((await fetch(`${system.url}/admin`, { headers: { cookie: `avatar_admin=${second}` } })).status).toBe(200);
+  });
+
+  /** The upload's run failed for good: its job sits failed under the upload's id, as the worker leaves it. */
+  async function failJob(id: string): Promise<void> {
+    // only this job waiting, so the manual worker below takes it
+    await queues.avatar.drain();
+    await queues.avatar.add(jobNames.processAvatar, { uploadId: id }, { jobId: id });
+    const worker = new Worker(AVATAR_QUEUE, null, { connection: { url: system.config.redis.url, maxRetriesPerRequest: null }, prefix: system.config.redis.prefix, autorun: false });
+    try {
+      const job = await worker.getNextJob('test-token');
+      expect(job?.id).toBe(id);
+      await job?.moveToFailed(new Error('storage_unavailable: FastDFS: no storage'), 'test-token');
+    } finally {
+      await worker.close();
+    }
+    expect(await (await queues.avatar.getJob(id))?.getState()).toBe('failed');
+  }
+
+  /** After a retry race: the upload is queued, retried once, and has exactly one job that will run it. */
+  async function expectRetriedOnce(id: string): Promise<void> {
+    const live = (await queues.avatar.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).filter((j) => j.id === id);
+    expect(live).toHaveLength(1);
+    expect(await live[0]?.getState()).toBe('waiting');
+    expect((await system.db('uploads').where({ id }).first()).status).toBe('queued');
+    expect(await system.db('upload_events').where({ upload_id: id, type: 'retried' })).toHaveLength(1);
+  }
+
+  it('two retries of one upload at once: one 202, one 409, and exactly one live job', async () => {
+    const id = await failedUpload();
+    await failJob(id);
+    const retry = (): Promise<Response> => post(`/admin/uploads/${id}/retry`, { body: '{}', headers: { authorization: basic } });
+    const answers = await Promise.all([retry(), retry()]);
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+    await expectRetriedOnce(id);
+  });
+
+  it('two retries in lockstep: the row lock decides before the queue is touched', async () => {
+    const id = await failedUpload();
+    await failJob(id);
+    // both clicks check the staged original at the same moment if nothing serialises them first;
+    // under the row lock only one gets here, and it goes on alone after a while
+    let arrived = 0;
+    let release = (): void => undefined;
+    const together = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const originalExists = async (stagedPath: string): Promise<boolean> => {
+      if (++arrived === 2) release();
+      await Promise.race([together, new Promise((resolve) => setTimeout(resolve, 500))]);
+      return access(stagedPath).then(() => true, () => false);
+    };
+    const deps = { db: system.db, avatarQueue: queues.avatar, originalExists };
+    const outcomes = await Promise.allSettled([retryFailedUpload(deps, id), retryFailedUpload(deps, id)]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refusal = outcomes.find((o) => o.status === 'rejected')?.reason as unknown;
+    expect(isAppError(refusal) && refusal.code).toBe('upload_not_retryable');
+    expect(arrived).toBe(1);
+    await expectRetriedOnce(id);
   });
 
   it('retries a failed upload: failed → queued with a retried event and a fresh job; never anything else', async () => {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CLEANUP_QUEUE } from '@avatar/shared';
 import { launchBrowser, screenshot, skipBrowserTests, watchPage, type PageWatch } from './support/browser.js';
 import { postAvatar, waitForTerminal } from './support/http-client.js';
 import { solidJpeg } from './support/images.js';
@@ -39,6 +41,27 @@ describe.skipIf(skipBrowserTests)('the operator console in a real browser', () =
     await system?.close();
   });
 
+  /** Logs in through the login form, as an operator does; lands on the overview. */
+  async function logIn(into: Page): Promise<void> {
+    await into.goto(`${system.url}/admin/login`);
+    await into.fill('input[name="password"]', system.config.auth.adminPassword);
+    await Promise.all([into.waitForURL(`${system.url}/admin`), into.click('button[type="submit"]')]);
+  }
+
+  /** A fresh browser context (its own cookies), closed after `use`. */
+  async function inNewContext(use: (page: Page, context: BrowserContext) => Promise<void>, options: Parameters<Browser['newContext']>[0] = {}): Promise<void> {
+    const own = await browser.newContext(options);
+    try {
+      await use(await own.newPage(), own);
+    } finally {
+      await own.close();
+    }
+  }
+
+  function cleanupQueue(): Queue {
+    return new Queue(CLEANUP_QUEUE, { connection: { url: system.config.redis.url, maxRetriesPerRequest: null }, prefix: system.config.redis.prefix });
+  }
+
   it('answers 401 on the admin paths without a login, stylesheet and bull-board included', async () => {
     const stranger = await browser.newContext();
     try {
@@ -59,8 +82,7 @@ describe.skipIf(skipBrowserTests)('the operator console in a real browser', () =
   it('logs in, shows the counts, retries the failed upload once storage is back, and it ends done', async () => {
     await page.goto(`${system.url}/admin/login`);
     await screenshot(page, 'admin-login');
-    await page.fill('input[name="password"]', system.config.auth.adminPassword);
-    await Promise.all([page.waitForURL(`${system.url}/admin`), page.click('button[type="submit"]')]);
+    await logIn(page);
     const lastHour = page.locator('section', { hasText: 'Last hour' }).locator('td.status-failed');
     expect(await lastHour.innerText()).toBe('1');
     expect(await page.locator('svg').count()).toBe(2);
@@ -95,9 +117,58 @@ describe.skipIf(skipBrowserTests)('the operator console in a real browser', () =
   }, 60_000);
 
   it('refuses a POST without the CSRF token even with the session cookie', async () => {
-    const answer = await page.request.post(`${system.url}/admin/uploads/${failedId}/retry`, { form: { reason: 'no token' }, maxRedirects: 0 });
-    expect(answer.status()).toBe(403);
-    expect(answer.headers()['content-type']).toMatch(/^application\/problem\+json/);
-    expect(((await answer.json()) as { code: string }).code).toBe('csrf_token_invalid');
+    await inNewContext(async (own) => {
+      await logIn(own);
+      const answer = await own.request.post(`${system.url}/admin/uploads/${failedId}/retry`, { form: { reason: 'no token' }, maxRedirects: 0 });
+      expect(answer.status()).toBe(403);
+      expect(answer.headers()['content-type']).toMatch(/^application\/problem\+json/);
+      expect(((await answer.json()) as { code: string }).code).toBe('csrf_token_invalid');
+    });
+  }, 30_000);
+
+  it("bull-board's own buttons work with the console's session: same-origin requests pass the cross-site check", async () => {
+    const queue = cleanupQueue();
+    try {
+      await inNewContext(async (own) => {
+        await logIn(own);
+        await own.goto(`${system.url}/admin/queues/queue/${CLEANUP_QUEUE}`);
+        await own.locator('button[aria-haspopup="menu"]').last().click();
+        await own.getByRole('menuitem', { name: 'Pause' }).click();
+        const [answer] = await Promise.all([
+          own.waitForResponse((r) => r.url().endsWith(`/api/queues/${CLEANUP_QUEUE}/pause`) && r.request().method() === 'PUT'),
+          own.getByRole('button', { name: 'Confirm' }).click(),
+        ]);
+        expect(answer.status()).toBe(200);
+        // what the browser sent: its own origin, so the guard let the session through
+        expect(await answer.request().headerValue('sec-fetch-site')).toBe('same-origin');
+        expect(await queue.isPaused()).toBe(true);
+        await screenshot(own, 'admin-bull-board-paused');
+      });
+    } finally {
+      await queue.resume();
+      await queue.close();
+    }
+  }, 30_000);
+
+  it("refuses another site's form post that rides on cached Basic credentials to bull-board's API", async () => {
+    const queue = cleanupQueue();
+    const evil = `http://localhost:${new URL(system.url).port}/evil`;
+    try {
+      const waitingBefore = await queue.getWaitingCount();
+      await inNewContext(async (own) => {
+        // the page of another site (localhost is not 127.0.0.1), served by the browser itself
+        await own.route(evil, (route) => route.fulfill({
+          contentType: 'text/html',
+          body: `<form method="post" enctype="text/plain" action="${system.url}/admin/queues/api/queues/${CLEANUP_QUEUE}/add"><input name='{"name":"x","data":{},"x":"' value='"}'></form><script>document.forms[0].submit()</script>`,
+        }));
+        const [answer] = await Promise.all([own.waitForResponse((r) => r.url().endsWith(`/api/queues/${CLEANUP_QUEUE}/add`)), own.goto(evil)]);
+        // 403, not 401: the browser sent the credentials, they were right, and the origin was refused
+        expect(answer.status()).toBe(403);
+        expect(await answer.text()).toContain('csrf_token_invalid');
+      }, { httpCredentials: { username: 'admin', password: system.config.auth.adminPassword, origin: system.url, send: 'always' } });
+      expect(await queue.getWaitingCount()).toBe(waitingBefore);
+    } finally {
+      await queue.close();
+    }
   }, 30_000);
 });

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UploadJournal } from '@avatar/shared';
 import { launchBrowser, screenshot, skipBrowserTests, uppyBundle, watchPage } from './support/browser.js';
 import { solidJpeg } from './support/images.js';
 import { startTestSystem, type TestSystem } from './support/test-system.js';
@@ -142,6 +143,33 @@ describe.skipIf(skipBrowserTests)('browser clients', () => {
       expect({ violations: await watch.violations(), errors: watch.errors }).toEqual({ violations: [], errors: [] });
     } finally {
       await page.close();
+    }
+  }, 45_000);
+
+  it('the try-it page follows an upload an operator retries past its `failed` to `done`', async () => {
+    // no worker: the test moves the upload itself, as a failed run and an operator's retry would
+    await system.stopWorker();
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${system.url}/`);
+      await page.fill('#token', system.token(2));
+      await page.setInputFiles('input[type=file]', { name: 'me.jpg', mimeType: 'image/jpeg', buffer: photo });
+      await page.locator('#log li', { hasText: 'queued' }).waitFor({ timeout: 15_000 });
+      const row = await system.db('uploads').where({ user_id: 2, status: 'queued' }).orderBy('created_at', 'desc').first<{ id: string }>('id');
+      const id = row?.id ?? '';
+      const journal = new UploadJournal(system.db);
+      await journal.record(id, { status: 'processing', event: { type: 'processing', data: { attempt: 1 } } });
+      await journal.record(id, { status: 'failed', patch: { errorCode: 'storage_unavailable', errorMessage: 'no storage' }, event: { type: 'failed', data: { code: 'storage_unavailable', message: 'no storage' } } });
+      expect((await journal.reopenFailed(id, async () => true)).kind).toBe('reopened');
+      await journal.record(id, { status: 'processing', event: { type: 'processing', data: { attempt: 1 } } });
+      await journal.record(id, { status: 'done', patch: { progress: 100 }, event: { type: 'done', data: { avatarUrl: `${system.config.fastdfs.publicUrl}x.webp`, variants: [] } } });
+
+      await page.locator('#status[data-state=done]').waitFor({ timeout: 20_000 });
+      const log = await page.textContent('#log');
+      expect(log).toMatch(/failed[\s\S]*retried[\s\S]*done/);
+    } finally {
+      await page.close();
+      await system.startWorker();
     }
   }, 45_000);
 

@@ -9,7 +9,8 @@ const usage = `pnpm loadtest [--url http://127.0.0.1:3000] [--uploads 200] [--co
               [--image 1600x1200] [--distinct 8] [--timeout 300] [--json report.json]
 Sends uploads to a running system (pnpm start), follows each to a terminal status and prints
 throughput and latency. Tokens are signed with JWT_SECRET from the environment (the same
-config the system runs with). Set RATE_LIMIT_UPLOADS_PER_USER/PER_IP=0 on the system under test.`;
+config the system runs with). Set RATE_LIMIT_UPLOADS_PER_USER/PER_IP=0 and HELD_CONNECTIONS_PER_USER=0
+on the system under test.`;
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   const n = value === undefined ? fallback : Number(value);

@@ -41,6 +41,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(32), JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----' })).toThrow(/not both/);
   });
 
+  it('requires UPLOAD_TOKEN_SECRET with a public key in every environment, so upload tokens are never keyed off the development secret', () => {
+    const publicKey = '-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----';
+    for (const NODE_ENV of ['development', 'test', 'production'] as const) {
+      expect(() => loadConfig({ NODE_ENV, ADMIN_PASSWORD: 'a-real-password', JWT_PUBLIC_KEY: publicKey })).toThrow(/UPLOAD_TOKEN_SECRET: required with JWT_PUBLIC_KEY/);
+    }
+    const secret = 'u'.repeat(32);
+    expect(loadConfig({ JWT_PUBLIC_KEY: publicKey, UPLOAD_TOKEN_SECRET: secret }).uploadTokens.secret).toBe(secret);
+  });
+
+  it('derives the upload-token key from JWT_SECRET when UPLOAD_TOKEN_SECRET is unset, never using JWT_SECRET itself', () => {
+    const config = loadConfig({ JWT_SECRET: 'j'.repeat(32) });
+    expect(config.uploadTokens.secret).not.toBe('j'.repeat(32));
+    expect(config.uploadTokens.secret).not.toBe(loadConfig({ JWT_SECRET: 'k'.repeat(32) }).uploadTokens.secret);
+  });
+
   it('requires a public URL when real trackers are configured', () => {
     expect(() => loadConfig({ FDFS_TRACKERS: '10.0.0.1:22122' })).toThrow(/FDFS_PUBLIC_URL/);
   });

@@ -106,4 +106,35 @@ describe('commitAvatar: the per-user commit decides done or superseded', () => {
     );
     expect(result.rows).toEqual([{ same: true, micros: '123456' }]);
   });
+
+  it('after an operator removed the avatar, an upload accepted before the removal does not bring one back; one accepted after it does', async () => {
+    await addUser(8);
+    const details = new UserDetailRepository(tdb.db, tables);
+    const shown = await startProcessing(tdb.db, await acceptUpload(tdb.db, 8));
+    await commitAvatar(tdb.db, tables, shown, variantsFor('shown8'));
+    const inFlight = await startProcessing(tdb.db, await acceptUpload(tdb.db, 8));
+    await details.clearAvatar(8);
+    const afterRemoval = await startProcessing(tdb.db, await acceptUpload(tdb.db, 8));
+
+    expect(await commitAvatar(tdb.db, tables, inFlight, variantsFor('late8'))).toEqual({ kind: 'superseded', by: null });
+    expect(await details.findAvatar(8)).toMatchObject({ avatar: null, avatarUploadId: null, variants: [] });
+    expect(await tdb.db('upload_events').where({ upload_id: inFlight.id, type: 'superseded' }).first('data')).toEqual({ data: { by: null } });
+
+    expect(await commitAvatar(tdb.db, tables, afterRemoval, variantsFor('after8'))).toEqual({ kind: 'done', replaced: null });
+    expect((await details.findAvatar(8))?.avatarUploadId).toBe(afterRemoval.id);
+  });
+
+  it('the removal orders uploads to the microsecond: accepted at the removal instant loses, a microsecond later wins', async () => {
+    await addUser(9);
+    await commitAvatar(tdb.db, tables, await startProcessing(tdb.db, await acceptUpload(tdb.db, 9)), variantsFor('shown9'));
+    await new UserDetailRepository(tdb.db, tables).clearAvatar(9);
+    const removedAt = tdb.db('user_detail').where({ user_id: 9 }).select('avatar_accepted_at');
+    const atRemoval = await startProcessing(tdb.db, await acceptUpload(tdb.db, 9));
+    const justAfter = await startProcessing(tdb.db, await acceptUpload(tdb.db, 9));
+    await tdb.db('uploads').where({ id: atRemoval.id }).update({ created_at: removedAt.clone() });
+    await tdb.db('uploads').where({ id: justAfter.id }).update({ created_at: tdb.db.raw(`(?) + interval '1 microsecond'`, [removedAt.clone()]) });
+
+    expect(await commitAvatar(tdb.db, tables, atRemoval, variantsFor('at9'))).toEqual({ kind: 'superseded', by: null });
+    expect(await commitAvatar(tdb.db, tables, justAfter, variantsFor('after9'))).toEqual({ kind: 'done', replaced: null });
+  });
 });

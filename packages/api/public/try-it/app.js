@@ -1,7 +1,10 @@
 /* global document, EventSource, FormData, fetch, atob */
 // The try-it page: upload with the pasted bearer token, then follow the upload with
 // EventSource, which cannot send Authorization and so uses the upload's own scoped token.
-const terminal = new Set(['done', 'failed', 'superseded']);
+// `done` and `superseded` are final. `failed` is not: an operator may retry the upload (a
+// `retried` event, then a new run), so the page keeps listening; the server ends the stream
+// when `failed` is the latest event, and EventSource's reconnect then gets 204 and stops.
+const final = new Set(['done', 'superseded']);
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,12 +44,14 @@ function showVariants(variants) {
 
 function follow(accepted) {
   const source = new EventSource(accepted.eventStreamUrl);
+  let latest;
   const on = (type, handle) => source.addEventListener(type, (message) => {
     const event = JSON.parse(message.data);
+    latest = type;
     log(`${event.seq} ${event.type}${event.type === 'progress' ? ` ${event.data.percent}%` : ''}`);
     handle(event.data);
-    // the stream ends by itself after a terminal event; closing stops EventSource reconnecting
-    if (terminal.has(type)) source.close();
+    // the stream ends by itself after a final event; closing stops EventSource reconnecting
+    if (final.has(type)) source.close();
   });
   on('queued', () => show('queued'));
   on('processing', (data) => show(`processing (attempt ${data.attempt})`));
@@ -62,10 +67,16 @@ function follow(accepted) {
     showVariants(data.variants);
   });
   on('failed', (data) => show(`failed: ${data.code} — ${data.message}`, 'error'));
+  on('retried', () => {
+    $('progress').value = 0;
+    $('variants').replaceChildren();
+    show('retried by an operator: queued again');
+  });
   on('superseded', () => show('superseded by a newer upload', 'error'));
   source.onerror = () => {
-    // EventSource reconnects by itself (with Last-Event-ID); only a closed source is final
-    if (source.readyState === EventSource.CLOSED && !terminal.has($('status').dataset.state)) show('lost the event stream', 'error');
+    // EventSource reconnects by itself (with Last-Event-ID); a source closed after `failed` is
+    // the server's 204 (nothing after the failure), so the failure stays on screen
+    if (source.readyState === EventSource.CLOSED && latest !== 'failed') show('lost the event stream', 'error');
   };
 }
 

@@ -35,10 +35,12 @@ export function toSnapshot(upload: Upload, access: UploadAccess): UploadSnapshot
 
 /**
  * Status changes append an event; bookkeeping (removing the staged original, marking files
- * deleted) only moves `updated_at`, which the snapshot shows too: both go into the tag.
+ * deleted) only moves `updated_at`, which the snapshot shows too: both go into the tag. So
+ * does the expiry of the upload token in the body, which with the upload determines the token:
+ * a client's cached token is kept (304) only while the server would hand out that same one.
  */
-export function snapshotEtag(upload: Upload): string {
-  return `"${upload.id}.${upload.lastEventSeq}.${upload.updatedAt.getTime()}"`;
+export function snapshotEtag(upload: Upload, token: { expiresAt: Date }): string {
+  return `"${upload.id}.${upload.lastEventSeq}.${upload.updatedAt.getTime()}.${token.expiresAt.getTime() / 1000}"`;
 }
 
 export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {

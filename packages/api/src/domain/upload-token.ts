@@ -34,12 +34,26 @@ interface UploadTokenClaims {
 }
 
 /**
+ * The `exp` of a token issued at `nowSeconds`: the end of the period of half the TTL after the
+ * current one. Every token for an upload issued within one period is then the same token, so a
+ * snapshot's strong ETag can cover it, and a token lives more than half the TTL, never more
+ * than the TTL: a client revalidating its cached snapshot gets 304 only while its token has
+ * more than half its life left, and a fresh token once the period turns.
+ */
+export function uploadTokenExpiry(nowSeconds: number, ttlSeconds: number): number {
+  const half = Math.max(1, Math.floor(ttlSeconds / 2));
+  return Math.min((Math.floor(nowSeconds / half) + 2) * half, nowSeconds + ttlSeconds);
+}
+
+/**
  * Short-lived tokens scoped to one upload, for clients that cannot send Authorization
  * (a browser's EventSource): HS256 with a key of their own (`UPLOAD_TOKEN_SECRET`, or one
- * derived from `JWT_SECRET`), a fixed audience and an `upl` claim naming the upload.
+ * derived from `JWT_SECRET`), a fixed audience and an `upl` claim naming the upload. No `iat`:
+ * a token is a function of the upload, its user and its expiry only (see uploadTokenExpiry).
  */
-export function createUploadTokens(options: { secret: string; ttlSeconds: number }): UploadTokens {
-  const sign = createSigner({ key: options.secret, algorithm: 'HS256', aud: UPLOAD_TOKEN_AUDIENCE });
+export function createUploadTokens(options: { secret: string; ttlSeconds: number; now?: () => number }): UploadTokens {
+  const now = options.now ?? Date.now;
+  const sign = createSigner({ key: options.secret, algorithm: 'HS256', aud: UPLOAD_TOKEN_AUDIENCE, noTimestamp: true });
   const verifyClaims = createVerifier({
     key: options.secret,
     algorithms: ['HS256'],
@@ -50,7 +64,7 @@ export function createUploadTokens(options: { secret: string; ttlSeconds: number
   return {
     issue(upload) {
       // whole seconds, as `exp` holds them: the expiry answered is exactly the one verified
-      const exp = Math.floor(Date.now() / 1000) + options.ttlSeconds;
+      const exp = uploadTokenExpiry(Math.floor(now() / 1000), options.ttlSeconds);
       return { token: sign({ sub: String(upload.userId), upl: upload.id, exp }), expiresAt: new Date(exp * 1000) };
     },
     verify(token) {

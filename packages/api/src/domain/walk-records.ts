@@ -30,6 +30,9 @@ export async function walkRecords(file: FileWindow, start: number, headBytes: nu
       if (length === STOP) return position + at;
       at += Math.max(length, 1);
     }
+    // Nothing walked: the read came back empty or short of a record head before `file.size`,
+    // so the file was cut after it was opened. Reading the same spot again would loop forever.
+    if (at === 0) break;
     position += at;
   }
   return position;

@@ -84,6 +84,8 @@ export const envSchema = z.object({
   RATE_LIMIT_UPLOADS_PER_IP: nonNegativeInt.default(60),
   RATE_LIMIT_AUTH_FAILURES_PER_IP: nonNegativeInt.default(30),
   RATE_LIMIT_ADMIN_AUTH_FAILURES_PER_IP: nonNegativeInt.default(10),
+  HELD_CONNECTIONS_PER_USER: nonNegativeInt.default(20),
+  HELD_CONNECTIONS_PER_UPLOAD_TOKEN: nonNegativeInt.default(5),
   CORS_ORIGINS: z.preprocess(emptyAsUndefined, originList.default([])),
   UPLOAD_TOKEN_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
   UPLOAD_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(600),

@@ -63,6 +63,10 @@ export interface Config {
     authFailuresPerIp: number;
     /** refused admin logins a minute per address, after which the address is locked out for the rest of the minute */
     adminAuthFailuresPerIp: number;
+    /** event streams and long polls one user may hold open at once in one API process (0 = no limit) */
+    heldConnectionsPerUser: number;
+    /** the same for one upload's token (0 = no limit) */
+    heldConnectionsPerUploadToken: number;
   };
   tables: { users: string; userDetail: string };
 }
@@ -90,14 +94,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !e.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD: required in production');
   if (production && e.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: the development secret cannot be used in production');
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) problems.push('JWT_SECRET: set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS/ES/EdDSA), not both');
-  if (production && e.JWT_PUBLIC_KEY && !e.UPLOAD_TOKEN_SECRET) problems.push('UPLOAD_TOKEN_SECRET: required in production with JWT_PUBLIC_KEY (upload tokens are signed here)');
   if (e.UPLOAD_TOKEN_SECRET && e.UPLOAD_TOKEN_SECRET === e.JWT_SECRET) problems.push('UPLOAD_TOKEN_SECRET: must differ from JWT_SECRET');
   if (e.FDFS_TRACKERS && !e.FDFS_PUBLIC_URL) problems.push('FDFS_PUBLIC_URL: required when FDFS_TRACKERS is set');
   // Node caps the header wait at the whole-request timeout (body timeout + 15 s): a longer value would be silently cut
   if (e.HEADERS_TIMEOUT_MS > e.UPLOAD_BODY_TIMEOUT_MS + 15_000) problems.push(`HEADERS_TIMEOUT_MS: at most UPLOAD_BODY_TIMEOUT_MS + 15000 (${e.UPLOAD_BODY_TIMEOUT_MS + 15_000})`);
-  if (problems.length > 0) throw new ConfigError(problems);
 
   const jwtSecret = e.JWT_SECRET ?? (e.JWT_PUBLIC_KEY ? undefined : DEV_JWT_SECRET);
+  // With a public key there is no secret of ours to derive the upload-token key from; falling
+  // back to the development secret, which ships in the repository, would let anyone sign them.
+  const uploadTokenSecret = e.UPLOAD_TOKEN_SECRET ?? (jwtSecret === undefined ? undefined : deriveUploadTokenSecret(jwtSecret));
+  if (uploadTokenSecret === undefined) problems.push('UPLOAD_TOKEN_SECRET: required with JWT_PUBLIC_KEY (upload tokens are signed here, with a key of their own)');
+  if (problems.length > 0 || uploadTokenSecret === undefined) throw new ConfigError(problems);
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -120,12 +127,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: { jwtSecret, jwtPublicKey: e.JWT_PUBLIC_KEY, jwtIssuer: e.JWT_ISSUER, adminPassword: e.ADMIN_PASSWORD ?? DEV_ADMIN_PASSWORD, adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS },
     failedOriginalRetentionMs: e.FAILED_ORIGINAL_RETENTION_MS,
     cors: { origins: e.CORS_ORIGINS },
-    uploadTokens: { secret: e.UPLOAD_TOKEN_SECRET ?? deriveUploadTokenSecret(jwtSecret ?? DEV_JWT_SECRET), ttlSeconds: e.UPLOAD_TOKEN_TTL_SECONDS },
+    uploadTokens: { secret: uploadTokenSecret, ttlSeconds: e.UPLOAD_TOKEN_TTL_SECONDS },
     rateLimit: {
       uploadsPerUser: e.RATE_LIMIT_UPLOADS_PER_USER,
       uploadsPerIp: e.RATE_LIMIT_UPLOADS_PER_IP,
       authFailuresPerIp: e.RATE_LIMIT_AUTH_FAILURES_PER_IP,
       adminAuthFailuresPerIp: e.RATE_LIMIT_ADMIN_AUTH_FAILURES_PER_IP,
+      heldConnectionsPerUser: e.HELD_CONNECTIONS_PER_USER,
+      heldConnectionsPerUploadToken: e.HELD_CONNECTIONS_PER_UPLOAD_TOKEN,
     },
     tables: { users: e.USERS_TABLE, userDetail: e.USER_DETAIL_TABLE },
   };

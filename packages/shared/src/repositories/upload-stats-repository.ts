@@ -1,17 +1,6 @@
 import type { Knex } from 'knex';
 import { uploadStatuses, type UploadStatus } from '../domain/upload-status.js';
-
-/** One row of the console's upload list: what a list shows, not the whole upload. */
-export interface UploadSummary {
-  id: string;
-  userId: number;
-  status: UploadStatus;
-  detectedType: string;
-  sizeBytes: number;
-  errorCode: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+import { toUploadSummary, uploadSummaryColumns, type UploadSummary, type UploadSummaryRow } from './uploads-repository.js';
 
 export interface MinuteCount {
   /** the start of the minute */
@@ -34,32 +23,6 @@ export interface ListFilter {
   /** continue after this upload (keyset on (created_at, id), newest first) */
   after?: string;
   limit: number;
-}
-
-interface SummaryRow {
-  id: string;
-  user_id: string | number;
-  status: UploadStatus;
-  detected_type: string;
-  size_bytes: string | number;
-  error_code: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const summaryColumns = ['id', 'user_id', 'status', 'detected_type', 'size_bytes', 'error_code', 'created_at', 'updated_at'] as const;
-
-function toSummary(row: SummaryRow): UploadSummary {
-  return {
-    id: row.id,
-    userId: Number(row.user_id),
-    status: row.status,
-    detectedType: row.detected_type,
-    sizeBytes: Number(row.size_bytes),
-    errorCode: row.error_code,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }
 
 /**
@@ -110,15 +73,15 @@ export class UploadStatsRepository {
    * microseconds of created_at (which a JS Date drops) never leave the database.
    */
   async list(filter: ListFilter): Promise<UploadPage> {
-    const query = this.db<SummaryRow>('uploads')
-      .select(...summaryColumns)
+    const query = this.db<UploadSummaryRow>('uploads')
+      .select(...uploadSummaryColumns)
       .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
       .limit(filter.limit + 1);
     if (filter.status) query.where('status', filter.status);
     if (filter.userId !== undefined) query.where('user_id', filter.userId);
     if (filter.after) query.whereRaw('(created_at, id) < (select created_at, id from uploads where id = ?)', [filter.after]);
-    const rows = (await query) as SummaryRow[];
-    const page = rows.slice(0, filter.limit).map(toSummary);
+    const rows = (await query) as UploadSummaryRow[];
+    const page = rows.slice(0, filter.limit).map(toUploadSummary);
     return { uploads: page, next: rows.length > filter.limit ? page.at(-1)?.id : undefined };
   }
 }

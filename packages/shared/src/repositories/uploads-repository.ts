@@ -41,16 +41,33 @@ export interface UploadPatch {
   lastEventSeq?: number;
 }
 
-function toUpload(row: UploadRow): Upload {
+/** What a list of uploads shows (the console's): a few columns, not the whole upload. */
+export type UploadSummary = Pick<Upload, 'id' | 'userId' | 'status' | 'detectedType' | 'sizeBytes' | 'errorCode' | 'createdAt' | 'updatedAt'>;
+
+/** The columns an `UploadSummary` is read from: select only these for a list. */
+export const uploadSummaryColumns = ['id', 'user_id', 'status', 'detected_type', 'size_bytes', 'error_code', 'created_at', 'updated_at'] as const satisfies ReadonlyArray<keyof UploadRow>;
+export type UploadSummaryRow = Pick<UploadRow, (typeof uploadSummaryColumns)[number]>;
+
+/** The one mapping of those columns; `toUpload` adds the rest. */
+export function toUploadSummary(row: UploadSummaryRow): UploadSummary {
   return {
     id: row.id,
     userId: Number(row.user_id),
     status: row.status,
+    detectedType: row.detected_type,
+    sizeBytes: Number(row.size_bytes),
+    errorCode: row.error_code,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toUpload(row: UploadRow): Upload {
+  return {
+    ...toUploadSummary(row),
     progress: row.progress,
     idempotencyKey: row.idempotency_key,
     declaredType: row.declared_type,
-    detectedType: row.detected_type,
-    sizeBytes: Number(row.size_bytes),
     sha256: row.sha256,
     width: row.width,
     height: row.height,
@@ -58,12 +75,9 @@ function toUpload(row: UploadRow): Upload {
     masterFileId: row.master_file_id,
     variants: row.variants,
     claimToken: row.claim_token,
-    errorCode: row.error_code,
     errorMessage: row.error_message,
     attempts: row.attempts,
     lastEventSeq: row.last_event_seq,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
   };
 }
 

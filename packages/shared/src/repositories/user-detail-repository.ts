@@ -24,6 +24,10 @@ export interface AvatarRecord {
 const FOREIGN_KEY_VIOLATION = '23503';
 
 export interface CurrentAvatar extends UserAvatar {
+  /**
+   * The avatar's upload's acceptance time; with no avatar upload set, when an operator removed
+   * the avatar (a watermark: uploads accepted until then never become the avatar), else null.
+   */
   acceptedAt: Date | null;
 }
 
@@ -98,11 +102,27 @@ export class UserDetailRepository {
       });
   }
 
-  /** Clears the user's avatar (an operator removed it); the caller deletes the files. */
+  /**
+   * Clears the user's avatar (an operator removed it); the caller deletes the files. The removal
+   * time stays in `avatar_accepted_at`, on the clock `uploads.created_at` is read from, so an
+   * upload accepted before the removal that finishes later does not bring an avatar back.
+   */
   async clearAvatar(userId: number): Promise<void> {
     await this.db(this.tables.userDetail)
       .where({ user_id: userId })
-      .update({ avatar: null, avatar_file_id: null, avatar_upload_id: null, avatar_variants: '[]', avatar_accepted_at: null, updated_at: this.db.fn.now() });
+      .update({ avatar: null, avatar_file_id: null, avatar_upload_id: null, avatar_variants: '[]', avatar_accepted_at: this.db.raw('clock_timestamp()'), updated_at: this.db.fn.now() });
+  }
+
+  /**
+   * True when the user has no avatar upload because an operator removed the avatar at or after
+   * `uploadId` was accepted. Compared in SQL: both times have microseconds, which a JS Date drops.
+   */
+  async isAcceptedBeforeRemoval(userId: number, uploadId: string): Promise<boolean> {
+    const result = await this.db.raw<{ rows: Array<{ before: boolean | null }> }>(
+      `select u.created_at <= d.avatar_accepted_at as before from ?? d join uploads u on u.id = ? where d.user_id = ? and d.avatar_upload_id is null`,
+      [this.tables.userDetail, uploadId, userId],
+    );
+    return result.rows[0]?.before === true;
   }
 
   /** Demo accounts for one-machine runs; ids are fixed so the README's examples work. */

@@ -4,13 +4,15 @@ import {
   UserDetailRepository,
   isTerminal,
   type AvatarVariant,
+  type CurrentAvatar,
   type Db,
   type Upload,
 } from '@avatar/shared';
 
 export type CommitOutcome =
   | { kind: 'done'; replaced: { uploadId: string | null; fileIds: string[] } | null }
-  | { kind: 'superseded'; by: string }
+  /** `by` the newer upload that is the avatar, or null: an operator removed the avatar after this upload was accepted */
+  | { kind: 'superseded'; by: string | null }
   | { kind: 'user_gone' }
   | { kind: 'already_terminal' }
   /** another run of the job claimed the upload: it owns the row, these variants and the staged original now */
@@ -18,8 +20,8 @@ export type CommitOutcome =
 
 /**
  * Where the avatar is committed. In one transaction, under a lock on the user's
- * `user_detail` row: if a newer accepted upload already set the avatar, this one is
- * superseded; otherwise `user_detail` points at these variants and the upload is `done`.
+ * `user_detail` row: if a newer accepted upload already set the avatar, or an operator removed
+ * the avatar after this upload was accepted, this one is superseded; otherwise `user_detail` points at these variants and the upload is `done`.
  * A retry after a commit that already happened changes nothing. `upload` is the row as this
  * run claimed it: the commit happens only while the row still holds its `claimToken`.
  */
@@ -43,14 +45,10 @@ export async function commitAvatar(
       const recorded = await journal.record(upload.id, doneChange(variants), trx, { claim });
       return recorded ? { kind: 'done', replaced: null } : refused(uploads, upload.id);
     }
-    if (current.avatarUploadId && (await uploads.isAcceptedAfter(current.avatarUploadId, upload.id))) {
-      const recorded = await journal.record(
-        upload.id,
-        { status: 'superseded', event: { type: 'superseded', data: { by: current.avatarUploadId } } },
-        trx,
-        { claim },
-      );
-      return recorded ? { kind: 'superseded', by: current.avatarUploadId } : refused(uploads, upload.id);
+    const winner = await standsInTheWay(details, uploads, current, upload);
+    if (winner) {
+      const recorded = await journal.record(upload.id, { status: 'superseded', event: { type: 'superseded', data: { by: winner.by } } }, trx, { claim });
+      return recorded ? { kind: 'superseded', by: winner.by } : refused(uploads, upload.id);
     }
 
     const main = variants[0];
@@ -66,6 +64,17 @@ export async function commitAvatar(
     const previousFileIds = current.variants.length > 0 ? current.variants.map((v) => v.fileId) : current.avatarFileId ? [current.avatarFileId] : [];
     return { kind: 'done', replaced: previousFileIds.length > 0 ? { uploadId: current.avatarUploadId, fileIds: previousFileIds } : null };
   });
+}
+
+/**
+ * What keeps this upload from becoming the avatar, if anything: a newer accepted upload that
+ * already is the avatar, or (no avatar upload set) an operator's removal at or after this
+ * upload's acceptance, kept as the watermark `acceptedAt`.
+ */
+async function standsInTheWay(details: UserDetailRepository, uploads: UploadsRepository, current: CurrentAvatar, upload: Upload): Promise<{ by: string | null } | undefined> {
+  if (current.avatarUploadId) return (await uploads.isAcceptedAfter(current.avatarUploadId, upload.id)) ? { by: current.avatarUploadId } : undefined;
+  if (current.acceptedAt && (await details.isAcceptedBeforeRemoval(upload.userId, upload.id))) return { by: null };
+  return undefined;
 }
 
 /**

@@ -94,7 +94,7 @@ export async function processAvatar(deps: ProcessAvatarDeps, uploadId: string, a
       }
       break;
     case 'superseded':
-      await deps.scheduleDeletion({ fileIds: variants.map((v) => v.fileId), uploadId, reason: `superseded by ${outcome.by}` });
+      await deps.scheduleDeletion({ fileIds: variants.map((v) => v.fileId), uploadId, reason: outcome.by ? `superseded by ${outcome.by}` : 'superseded: the avatar was removed after it was accepted' });
       break;
     case 'user_gone': {
       const failed = await journal.record(

@@ -5,6 +5,7 @@ import { AppError } from '@avatar/shared';
 import { failureLimit, lockedOut } from '../external/rate-limit.js';
 import type { AdminSessionStore } from './admin-session.js';
 import { principalFromClaims } from './authenticate.js';
+import { isCrossOrigin, requestSource } from './cross-site.js';
 import { sendProblem, toAppError } from './error-handler.js';
 
 declare module 'fastify' {
@@ -64,13 +65,20 @@ async function checkAdmin(request: FastifyRequest, adminPassword: string, key: B
   return { admin: false, scheme: 'none' };
 }
 
+/** The login form's 429: `retryAfter` (seconds) goes into the page's Retry-After. */
+function loginsLockedOut(retryAfter: number): AppError {
+  return new AppError('rate_limited', 'Too many failed admin logins from this address; retry later', { extra: { retryAfter } });
+}
+
 /**
  * `app.requireAdmin`. Failed logins are counted per address in Redis (shared by every API
  * process); once an address has used up `failuresPerIp` in a minute it gets 429 before its
  * credentials are even checked, so a right guess looks the same as a wrong one. A request
- * with no credentials at all (a browser's first visit) is refused but not counted.
- * The hook answers itself: plugins with their own error handler (bull-board) would turn a
- * thrown error into a 500.
+ * with no credentials at all (a browser's first visit) is refused but not counted. A change
+ * (any method but GET, HEAD, OPTIONS) with the session cookie or Basic is refused 403
+ * `csrf_token_invalid` when the browser says it came from another origin: this covers the
+ * console and bull-board's API alike. The hook answers itself: plugins with their own error
+ * handler (bull-board) would turn a thrown error into a 500.
  */
 export const adminAuthPlugin = fp(async (app: FastifyInstance, opts: { adminPassword: string; failuresPerIp: number; sessions?: AdminSessionStore }) => {
   const key = randomBytes(32);
@@ -86,6 +94,12 @@ export const adminAuthPlugin = fp(async (app: FastifyInstance, opts: { adminPass
       }
       const { admin, scheme } = await checkAdmin(request, opts.adminPassword, key, opts.sessions);
       if (admin) {
+        // a browser sends the cookie (to sibling subdomains too, despite SameSite=Strict) and cached
+        // Basic credentials along with another site's request: a change must come from our own pages
+        if ((scheme === 'session' || scheme === 'basic') && isCrossOrigin(requestSource(request))) {
+          request.log.warn({ ip: request.ip, scheme, method: request.method }, 'admin request from another origin refused');
+          return sendProblem(reply, request, new AppError('csrf_token_invalid', 'A change with a session or Basic login must come from this origin'));
+        }
         request.adminVia = scheme as AdminScheme;
         return undefined;
       }
@@ -120,12 +134,12 @@ export const adminAuthPlugin = fp(async (app: FastifyInstance, opts: { adminPass
     const lockedFor = await failures?.lockedFor(request);
     if (lockedFor !== undefined) {
       request.log.warn({ ip: request.ip }, 'admin login refused: address locked out');
-      throw new AppError('rate_limited', 'Too many failed admin logins from this address; retry later', { extra: { retryAfter: lockedFor } });
+      throw loginsLockedOut(lockedFor);
     }
     if (sameSecret(password, opts.adminPassword, key)) return true;
     request.log.warn({ ip: request.ip, scheme: 'login' }, 'admin authentication failed');
     const over = await failures?.recordFailure(request);
-    if (over !== undefined) throw new AppError('rate_limited', 'Too many failed admin logins from this address; retry later', { extra: { retryAfter: over } });
+    if (over !== undefined) throw loginsLockedOut(over);
     return false;
   });
 });

@@ -39,8 +39,13 @@ export class AdminSessionStore {
   }
 
   private key(token: string): string {
-    return `${this.prefix}:admin-session:${createHash('sha256').update(token).digest('hex')}`;
+    return `${this.prefix}:admin-session:${sessionDigest(token)}`;
   }
+}
+
+/** What the server keeps of a session token (its SHA-256, hex): names the session without revealing the cookie. */
+export function sessionDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }
 
 /** The session cookie's value, read from the header itself: bull-board's scope has no cookie plugin. */

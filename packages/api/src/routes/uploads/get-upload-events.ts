@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { UploadEventsRepository, UploadsRepository, isTerminal, type UploadEvent } from '@avatar/shared';
+import { AppError, UploadEventsRepository, UploadsRepository, isTerminal, type UploadEvent } from '@avatar/shared';
 import type { AppDeps } from '../../deps.js';
 import { acceptsEventStream } from '../../domain/event-stream.js';
+import { HELD_CONNECTION_RETRY_AFTER_SECONDS, HeldConnections, holdKeys, type HeldConnectionLimits } from '../../domain/held-connections.js';
 import { documentEventStream } from '../../plugins/external/docs.js';
 import { eventsHeaders, eventsQuery, eventsSchema, problemSchema, uploadIdParams } from '../../schemas/upload-schemas.js';
 import { loadVisibleUpload } from './get-upload.js';
@@ -22,11 +23,25 @@ const ANSWER_MARGIN_MS = 15_000;
 /**
  * GET /v1/uploads/:uploadId/events?after=SEQ&wait=SECONDS — the long poll; with
  * `Accept: text/event-stream` the same events as Server-Sent Events, resuming after
- * `Last-Event-ID` (or `after`).
+ * `Last-Event-ID` (or `after`). Both hold their connection open, so both count against the
+ * caller's held-connection limits.
  */
 export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps & { eventStreamTiming?: EventStreamTiming }): Promise<void> {
   const uploads = new UploadsRepository(deps.db);
   const events = new UploadEventsRepository(deps.db);
+  const held = new HeldConnections();
+  const { heldConnectionsPerUser, heldConnectionsPerUploadToken } = deps.config.rateLimit;
+  const limits: HeldConnectionLimits = { perUser: heldConnectionsPerUser, perUploadToken: heldConnectionsPerUploadToken };
+
+  /** Takes the caller's slot until this answer's connection closes, or refuses with 429 while it holds too many. */
+  const holdConnection = (request: FastifyRequest, reply: FastifyReply): void => {
+    const outcome = held.tryHold(holdKeys(request, limits));
+    if (outcome.kind === 'full') {
+      reply.header('retry-after', String(HELD_CONNECTION_RETRY_AFTER_SECONDS));
+      throw new AppError('rate_limited', 'Too many event streams and long polls open at once; close one or retry later', { extra: { limit: outcome.full.max } });
+    }
+    reply.raw.once('close', outcome.release);
+  };
   app.withTypeProvider<ZodTypeProvider>().get('/v1/uploads/:uploadId/events', {
     schema: {
       summary: 'Events after a sequence number, waiting up to `wait` seconds for the first new one; or a stream of them (text/event-stream)',
@@ -40,6 +55,7 @@ export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps &
     preHandler: app.authenticateUploadReader,
   }, async (request, reply) => {
     let upload = await loadVisibleUpload(uploads, request, request.params.uploadId);
+    holdConnection(request, reply);
     if (acceptsEventStream(request.headers.accept)) {
       const after = request.headers['last-event-id'] ?? request.query.after;
       return streamUploadEvents(request, reply, upload, after, { events, listener: deps.events, drainSignal: app.drainSignal, timing: deps.eventStreamTiming });

@@ -36,13 +36,13 @@ export async function getUploadRoute(app: FastifyInstance, deps: AppDeps & { upl
     preHandler: app.authenticateUploadReader,
   }, async (request, reply) => {
     const upload = await loadVisibleUpload(uploads, request, request.params.uploadId);
-    const etag = snapshotEtag(upload);
+    // read with an upload token, the same token comes back: it never extends its own life
+    const issued = request.uploadGrant ?? deps.uploadTokens.issue(upload);
+    const etag = snapshotEtag(upload, issued);
     const retryAfter = retryAfterSeconds(upload.status);
     reply.header('etag', etag).header('cache-control', 'private, no-cache');
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     if (etagMatches(request.headers['if-none-match'], etag)) return notModified(reply);
-    // read with an upload token, the same token comes back: it never extends its own life
-    const issued = request.uploadGrant ?? deps.uploadTokens.issue(upload);
     return toSnapshot(upload, uploadAccess(upload.id, issued));
   });
 }

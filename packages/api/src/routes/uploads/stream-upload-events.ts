@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isTerminal, type Upload, type UploadEventsRepository } from '@avatar/shared';
+import { isTerminal, type Upload, type UploadEventType, type UploadEventsRepository } from '@avatar/shared';
 import type { UploadEventListener } from '../../adapters/upload-event-listener.js';
 import { eventFrame, HEARTBEAT_FRAME, isTerminalEvent, retryFrame } from '../../domain/event-stream.js';
 
@@ -37,13 +37,14 @@ const PAGE = 200;
 /**
  * The frames of one stream: every event after `after`, then each new one as LISTEN/NOTIFY
  * announces it (re-reading the table on a timer too, so a missed notification costs latency
- * only), heartbeats in between; it ends after a terminal event, after `maxDurationMs`, when
- * the client leaves or when the server drains.
+ * only), heartbeats in between; it ends after a terminal event that is the latest one stored,
+ * after `maxDurationMs`, when the client leaves or when the server drains.
  */
 async function* eventFrames(uploadId: string, after: number, context: StreamContext): AsyncGenerator<string> {
   const { events, listener, signal, timing } = context;
   const deadline = Date.now() + timing.maxDurationMs;
   let last = after;
+  let lastType: UploadEventType | undefined;
   let nextHeartbeat = Date.now() + timing.heartbeatMs;
   yield retryFrame(timing.reconnectMs);
   while (!signal.aborted) {
@@ -51,9 +52,12 @@ async function* eventFrames(uploadId: string, after: number, context: StreamCont
     for (const event of found) {
       yield eventFrame(event);
       last = event.seq;
-      if (isTerminalEvent(event.type)) return;
+      lastType = event.type;
     }
     if (found.length === PAGE) continue;
+    // Only the latest event stored decides: an operator's retry follows a `failed` with `retried`
+    // and a whole new run, so replaying a retried upload's history goes on past its old `failed`.
+    if (lastType !== undefined && isTerminalEvent(lastType)) return;
     const now = Date.now();
     if (now >= deadline || signal.aborted) return;
     if (now >= nextHeartbeat) {
@@ -81,16 +85,23 @@ export function streamUploadEvents(
   reply.header('cache-control', 'private, no-store');
   if (upload.lastEventSeq <= after && isTerminal(upload.status)) return reply.code(204).send();
 
-  const left = new AbortController();
-  reply.raw.once('close', () => left.abort());
-  const signal = AbortSignal.any([left.signal, deps.drainSignal]);
+  // One controller per stream, aborted by the client leaving or the drain. Not AbortSignal.any():
+  // on Node 20 every any() leaves an entry on the app-long drain signal that is never freed.
+  const stop = new AbortController();
+  const drain = (): void => stop.abort();
+  if (deps.drainSignal.aborted) stop.abort();
+  else deps.drainSignal.addEventListener('abort', drain, { once: true });
+  reply.raw.once('close', () => {
+    deps.drainSignal.removeEventListener('abort', drain);
+    stop.abort();
+  });
   // a stream is long on purpose: the idle timeout sized for stalled bodies must not cut it
   extendIdleTimeout(request, timing.maxDurationMs + 15_000);
   return reply
     .type('text/event-stream; charset=utf-8')
     // nginx and friends would otherwise hold the frames back
     .header('x-accel-buffering', 'no')
-    .send(Readable.from(eventFrames(upload.id, after, { events: deps.events, listener: deps.listener, signal, timing }), { objectMode: false }));
+    .send(Readable.from(eventFrames(upload.id, after, { events: deps.events, listener: deps.listener, signal: stop.signal, timing }), { objectMode: false }));
 }
 
 /** Raises the socket's idle timeout to `ms` (never lowers it; 0 means none); the next request on the connection gets the server's again. */

@@ -1,17 +1,19 @@
+import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrfProtection from '@fastify/csrf-protection';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, UploadEventsRepository, UploadStatsRepository, UploadsRepository, UserDetailRepository, isAppError, uploadStatuses } from '@avatar/shared';
 import type { AppDeps } from '../../../deps.js';
 import { removeUserAvatar } from '../../../domain/remove-avatar.js';
 import { retryFailedUpload } from '../../../domain/retry-upload.js';
 import { loadOverview } from '../../../domain/upload-stats.js';
-import { ADMIN_COOKIE_PATH, ADMIN_SESSION_COOKIE, adminCookieOptions, sessionToken, type AdminSessionStore } from '../../../plugins/app/admin-session.js';
+import { ADMIN_COOKIE_PATH, ADMIN_SESSION_COOKIE, adminCookieOptions, sessionDigest, sessionToken, type AdminSessionStore } from '../../../plugins/app/admin-session.js';
 import { sendProblem } from '../../../plugins/app/error-handler.js';
 import { consoleDirectives } from '../../../plugins/external/security-headers.js';
-import { isUuid } from '../../route-helpers.js';
+import { userIdParams } from '../../../schemas/upload-schemas.js';
 import type { SafeHtml } from './html.js';
 import { loginPage, overviewPage, uploadDetailPage, uploadListPage, type ListView } from './pages.js';
 
@@ -23,18 +25,31 @@ const PUBLIC_ROUTES = new Set([`${PREFIX}/login`, `${PREFIX}/login.css`]);
 
 export type ConsoleDeps = AppDeps & { sessions: AdminSessionStore };
 
-const listQuery = z.object({
+const noticeQuery = z.object({ notice: z.string().max(40).optional() });
+const listQuery = noticeQuery.extend({
   status: z.union([z.enum(uploadStatuses), z.literal('')]).optional(),
   q: z.string().trim().max(100).optional(),
   after: z.uuid().optional(),
-  notice: z.string().max(40).optional(),
 });
-const userIdText = z.string().regex(/^\d{1,15}$/).transform(Number);
+/** Console upload ids are uuids: anything else is refused (400) before any lookup. */
+const uploadParams = z.object({ uploadId: z.uuid() });
+// loose: the form's `_csrf` field must stay in the body for the CSRF check
+const loginBody = z.object({ password: z.string().max(1024) }).loose();
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new AppError('validation_failed', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  return result.data;
+/** The search box: an upload id, or a user id as the API's paths take it. */
+const uploadIdTerm = uploadParams.shape.uploadId;
+const userIdTerm = userIdParams.shape.userId;
+
+/** No session yet (the login form): the CSRF token is bound to this instead. */
+const NO_SESSION = 'no-session';
+
+/**
+ * Binds a CSRF token to the session it was issued for, so a secret cookie planted by a sibling
+ * subdomain (cookie tossing) and a token minted with it are worth nothing with the operator's session.
+ */
+function csrfUserInfo(request: FastifyRequest): string {
+  const token = sessionToken(request);
+  return token ? sessionDigest(token) : NO_SESSION;
 }
 
 function sendPage(reply: FastifyReply, page: SafeHtml, status = 200): FastifyReply {
@@ -53,19 +68,33 @@ const notices: Record<string, string> = { retried: 'Sent back to the queue.', re
  */
 export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const [consoleCss, loginCss] = await Promise.all([readFile(new URL('./console.css', import.meta.url), 'utf8'), readFile(new URL('./login.css', import.meta.url), 'utf8')]);
-  const csp = { contentSecurityPolicy: { useDefaults: false, directives: consoleDirectives([new URL(deps.config.fastdfs.publicUrl).origin]) } };
+  const pageHeaders = {
+    contentSecurityPolicy: { useDefaults: false, directives: consoleDirectives([new URL(deps.config.fastdfs.publicUrl).origin]) },
+    // the forms' posts carry the page's Origin (under `no-referrer` it is `null`), which a browser without Sec-Fetch-Site is judged by
+    referrerPolicy: { policy: 'same-origin' as const },
+  };
   const stats = new UploadStatsRepository(deps.db);
   const uploads = new UploadsRepository(deps.db);
   const events = new UploadEventsRepository(deps.db);
   const details = new UserDetailRepository(deps.db, deps.config.tables);
 
-  await app.register(async (scope) => {
+  // the same key in every API process (a page from one, its form posted to another); its own, derived from a deployment secret
+  const csrfHmacKey = createHmac('sha256', deps.config.uploadTokens.secret).update('avatar console csrf key').digest();
+
+  await app.register(async (unvalidated) => {
+    unvalidated.setValidatorCompiler(validatorCompiler);
+    const scope = unvalidated.withTypeProvider<ZodTypeProvider>();
     scope.addHook('onRoute', (route) => {
-      route.config = Object.assign(route.config ?? {}, { helmet: csp });
+      route.config = Object.assign(route.config ?? {}, { helmet: pageHeaders });
     });
     await scope.register(fastifyCookie);
     // double-submit: the secret in an HttpOnly, SameSite=Strict cookie, the token in each form
-    await scope.register(fastifyCsrfProtection, { cookieKey: CSRF_COOKIE, cookieOpts: { path: ADMIN_COOKIE_PATH, sameSite: 'strict', httpOnly: true } });
+    await scope.register(fastifyCsrfProtection, {
+      cookieKey: CSRF_COOKIE,
+      cookieOpts: { path: ADMIN_COOKIE_PATH, sameSite: 'strict', httpOnly: true },
+      getUserInfo: csrfUserInfo,
+      csrfOpts: { hmacKey: csrfHmacKey },
+    });
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
@@ -91,15 +120,15 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
       }
       scope.csrfProtection(request, reply, done);
     };
-    const csrfToken = (request: FastifyRequest, reply: FastifyReply): string => reply.generateCsrf({ secure: request.protocol === 'https' });
+    const csrfToken = (request: FastifyRequest, reply: FastifyReply): string => reply.generateCsrf({ secure: request.protocol === 'https', userInfo: csrfUserInfo(request) });
 
     scope.get('/login.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(loginCss));
     scope.get('/assets/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(consoleCss));
 
     scope.get('/login', async (request, reply) => sendPage(reply, loginPage(csrfToken(request, reply))));
 
-    scope.post('/login', { preHandler: requireCsrf }, async (request, reply) => {
-      const { password } = parse(z.object({ password: z.string().max(1024) }), request.body);
+    scope.post('/login', { schema: { body: loginBody }, preHandler: requireCsrf }, async (request, reply) => {
+      const { password } = request.body;
       let right: boolean;
       try {
         right = await app.checkAdminPassword(request, password);
@@ -109,6 +138,9 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
         return sendPage(reply, loginPage(csrfToken(request, reply), 'Too many failed logins from this address; wait a minute.'), 429);
       }
       if (!right) return sendPage(reply, loginPage(csrfToken(request, reply), 'Wrong password.'), 401);
+      // a session cookie that came along (planted, or an earlier login) ends here: only the new one opens the console
+      const previous = sessionToken(request);
+      if (previous) await deps.sessions.revoke(previous);
       const token = await deps.sessions.create({ ip: request.ip });
       request.log.info({ ip: request.ip }, 'admin logged in');
       // a fresh CSRF secret for the session: one planted before the login is worth nothing after it
@@ -130,15 +162,15 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
       return sendPage(reply, overviewPage(overview, csrfToken(request, reply)));
     });
 
-    scope.get('/uploads', async (request, reply) => {
-      const query = parse(listQuery, request.query);
+    scope.get('/uploads', { schema: { querystring: listQuery } }, async (request, reply) => {
+      const query = request.query;
       const view: ListView = { uploads: [], next: undefined, status: query.status || undefined, query: query.q ?? '', user: undefined, message: query.notice ? notices[query.notice] : undefined };
       let userId: number | undefined;
-      if (view.query && isUuid(view.query)) {
+      if (view.query && uploadIdTerm.safeParse(view.query).success) {
         if (await uploads.findById(view.query)) return reply.redirect(`${PREFIX}/uploads/${view.query}`, 303);
         return sendPage(reply, uploadListPage({ ...view, message: 'No upload with that id.' }, csrfToken(request, reply)), 404);
       } else if (view.query) {
-        const parsed = userIdText.safeParse(view.query);
+        const parsed = userIdTerm.safeParse(view.query);
         if (!parsed.success) return sendPage(reply, uploadListPage({ ...view, message: 'Search by a user id (a number) or an upload id (a uuid).' }, csrfToken(request, reply)), 400);
         userId = parsed.data;
         view.user = (await details.findAvatar(userId)) ?? { userId, avatar: null, avatarFileId: null, avatarUploadId: null, variants: [], updatedAt: new Date(0) };
@@ -147,15 +179,13 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
       return sendPage(reply, uploadListPage({ ...view, ...page }, csrfToken(request, reply)));
     });
 
-    scope.get('/uploads/:uploadId', async (request, reply) => {
-      const { uploadId } = request.params as { uploadId: string };
-      const { notice } = parse(listQuery, request.query);
-      return renderDetail(request, reply, uploadId, notice ? notices[notice] : undefined);
+    scope.get('/uploads/:uploadId', { schema: { params: uploadParams, querystring: noticeQuery } }, async (request, reply) => {
+      const { notice } = request.query;
+      return renderDetail(request, reply, request.params.uploadId, notice ? notices[notice] : undefined);
     });
 
-    scope.post('/uploads/:uploadId/retry', { preHandler: requireCsrf }, async (request, reply) => {
-      const { uploadId } = request.params as { uploadId: string };
-      if (!isUuid(uploadId)) throw new AppError('upload_not_found');
+    scope.post('/uploads/:uploadId/retry', { schema: { params: uploadParams }, preHandler: requireCsrf }, async (request, reply) => {
+      const { uploadId } = request.params;
       try {
         const upload = await retryFailedUpload({ db: deps.db, avatarQueue: deps.avatarQueue, originalExists: (p) => deps.staging.has(p) }, uploadId);
         request.log.info({ uploadId, via: request.adminVia }, 'operator retried a failed upload');
@@ -169,8 +199,8 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
       }
     });
 
-    scope.post('/users/:userId/avatar/remove', { preHandler: requireCsrf }, async (request, reply) => {
-      const userId = parse(userIdText, (request.params as { userId: string }).userId);
+    scope.post('/users/:userId/avatar/remove', { schema: { params: userIdParams }, preHandler: requireCsrf }, async (request, reply) => {
+      const { userId } = request.params;
       const removed = await removeUserAvatar({ db: deps.db, tables: deps.config.tables, cleanupQueue: deps.cleanupQueue }, userId);
       request.log.info({ userId, uploadId: removed.uploadId, via: request.adminVia }, 'operator removed an avatar');
       if (isFormPost(request)) return reply.redirect(`${PREFIX}/uploads?q=${userId}&notice=removed`, 303);
@@ -178,7 +208,7 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
     });
 
     async function renderDetail(request: FastifyRequest, reply: FastifyReply, uploadId: string, message: string | undefined, status = 200): Promise<FastifyReply> {
-      const upload = isUuid(uploadId) ? await uploads.findById(uploadId) : undefined;
+      const upload = await uploads.findById(uploadId);
       if (!upload) throw new AppError('upload_not_found');
       const [timeline, avatar] = await Promise.all([events.listAfter(upload.id, 0, 1_000), details.findAvatar(upload.userId)]);
       const page = uploadDetailPage({ upload, events: timeline, queueName: deps.avatarQueue.name, isCurrentAvatar: avatar?.avatarUploadId === upload.id, message }, csrfToken(request, reply));

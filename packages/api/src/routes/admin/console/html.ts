@@ -35,7 +35,10 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
   return new SafeHtml(out);
 }
 
-/** A URL for an href or src: only http(s) and same-site paths; anything else (javascript:, data:) becomes '#'. */
+/**
+ * A URL for an href or src: only http(s) and same-site paths; anything else (javascript:, data:)
+ * becomes '#'. A path may not start with `//` or `/\`: browsers read both as another host.
+ */
 export function safeUrl(url: string): string {
-  return /^(https?:\/\/|\/(?!\/))/i.test(url) ? url : '#';
+  return /^(https?:\/\/|\/(?![/\\]))/i.test(url) ? url : '#';
 }
