@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,11 @@ export function findRealFastdfs(): string | undefined {
 export interface RealFastdfsOptions {
   /** `ipv6`: the tracker answers with 45-byte IP fields (`response_ip_addr_size = IPv6`). Default `ipv4` (15 bytes). */
   ipFieldSize?: 'ipv4' | 'ipv6';
+  /**
+   * The tracker's `reserved_storage_space` (default `1%`). Set above the disk's free share
+   * (e.g. `99.9%`) and the tracker answers store queries with ENOSPC.
+   */
+  reservedStorageSpace?: string;
 }
 
 /** A real FastDFS 6.16 tracker + one storage server on loopback, in a folder of its own. */
@@ -114,9 +119,14 @@ export async function startRealFastdfs(options: RealFastdfsOptions = {}): Promis
 
   try {
     await launch('start', dir, String(trackerPort), String(storagePort));
-    if (options.ipFieldSize === 'ipv6') {
+    if (options.ipFieldSize === 'ipv6' || options.reservedStorageSpace !== undefined) {
+      // the launcher writes a fixed tracker.conf: change it and restart the tracker alone
       await daemon('fdfs_trackerd', 'tracker.conf', 'stop');
-      await appendFile(path.join(dir, 'tracker.conf'), 'response_ip_addr_size = IPv6\n');
+      const conf = path.join(dir, 'tracker.conf');
+      let text = await readFile(conf, 'utf8');
+      if (options.reservedStorageSpace !== undefined) text = text.replace(/^reserved_storage_space = .*$/m, `reserved_storage_space = ${options.reservedStorageSpace}`);
+      if (options.ipFieldSize === 'ipv6') text += 'response_ip_addr_size = IPv6\n';
+      await writeFile(conf, text);
       await daemon('fdfs_trackerd', 'tracker.conf', 'start');
       await waitActive();
     }
