@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { FastdfsClient } from '@avatar/fastdfs';
 import { avatarJobOptions, createAvatarQueue, createCleanupQueue, createDb, createRedis, type Config, type Logger } from '@avatar/shared';
-import { StagingStore } from './adapters/staging-store.js';
+import { FastdfsStagingStore } from './adapters/fastdfs-staging-store.js';
+import { LocalStagingStore } from './adapters/local-staging-store.js';
 import { UploadEventListener } from './adapters/upload-event-listener.js';
 import { buildApp } from './app.js';
 
@@ -26,13 +27,15 @@ export interface ApiRuntime {
 /** Wires the real dependencies, builds the app and listens. Used by `start:api` and `pnpm start`. */
 export async function startApiRuntime(config: Config, logger: Logger, fastdfs: FastdfsClient, options: { metrics?: Registry } = {}): Promise<ApiRuntime> {
   const db = createDb({ databaseUrl: config.databaseUrl, poolMax: config.databasePoolMax, acquireTimeoutMs: 3_000 });
-  const redis = createRedis(config.redis.url, 'producer');
+  const redis = createRedis(config.redis, 'producer');
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   const avatarQueue = createAvatarQueue(redis, config.redis.prefix, avatarJobOptions(config.worker.attempts, config.worker.backoffMs));
   const cleanupQueue = createCleanupQueue(redis, config.redis.prefix);
-  const staging = new StagingStore(config.stagingDir);
+  const staging = config.stagingBackend === 'fastdfs'
+    ? new FastdfsStagingStore(config.stagingDir, fastdfs, db, config.sweeper.graceMs)
+    : new LocalStagingStore(config.stagingDir);
   await staging.init();
-  const events = new UploadEventListener(config.databaseUrl, logger);
+  const events = new UploadEventListener(config.databaseListenUrl, logger);
   await events.start();
   const metrics = options.metrics ?? processMetricsRegistry();
 

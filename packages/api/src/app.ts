@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppDeps } from './deps.js';
@@ -36,6 +37,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // the injected logger: it redacts credentials and writes where the process wants its lines
     loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: config.http.trustProxy,
+    // unique across API processes (Fastify's default `req-1` is not): the id a worker logs names one request
+    genReqId: () => randomUUID(),
     // backstop behind the upload route's own body timeout
     requestTimeout: config.http.bodyTimeoutMs + 15_000,
     connectionTimeout: config.http.bodyTimeoutMs + 15_000,

@@ -1,6 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Config, Db, DeleteFilesJob, Logger, ProcessAvatarJob } from '@avatar/shared';
+import type { Config, Db, DeleteFilesJob, Logger, ProcessAvatarJob, RedisClient } from '@avatar/shared';
 import type { Registry } from 'prom-client';
 import type { StagingStore } from './adapters/staging-store.js';
 import type { UploadEventListener } from './adapters/upload-event-listener.js';
@@ -11,7 +10,7 @@ export interface AppDeps {
   logger: Logger;
   db: Db;
   /** Producer-role connection: fails fast while Redis is down. */
-  redis: Redis;
+  redis: RedisClient;
   avatarQueue: Queue<ProcessAvatarJob>;
   cleanupQueue: Queue<DeleteFilesJob>;
   staging: StagingStore;

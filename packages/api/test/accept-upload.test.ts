@@ -39,11 +39,11 @@ function deps(queue: QueueDouble, removed: string[]): AcceptUploadDeps {
   };
 }
 
-const input = (path: string) => ({
+const input = (ref: string) => ({
   userId: 1,
   idempotencyKey: undefined,
   declaredType: 'image/jpeg',
-  staged: { path, sizeBytes: 10, sha256: 'abc', head: Buffer.alloc(0) },
+  staged: { ref, sizeBytes: 10, sha256: 'abc' },
   image: { mime: 'image/jpeg', ext: 'jpg', width: 10, height: 10, frames: 1 },
 });
 

@@ -393,10 +393,10 @@ describe('the operator console over HTTP', () => {
   });
 
   /** The upload's run failed for good: its job sits failed under the upload's id, as the worker leaves it. */
-  async function failJob(id: string): Promise<void> {
+  async function failJob(id: string, requestId?: string): Promise<void> {
     // only this job waiting, so the manual worker below takes it
     await queues.avatar.drain();
-    await queues.avatar.add(jobNames.processAvatar, { uploadId: id }, { jobId: id });
+    await queues.avatar.add(jobNames.processAvatar, { uploadId: id, requestId }, { jobId: id });
     const worker = new Worker(AVATAR_QUEUE, null, { connection: { url: system.config.redis.url, maxRetriesPerRequest: null }, prefix: system.config.redis.prefix, autorun: false });
     try {
       const job = await worker.getNextJob('test-token');
@@ -424,6 +424,17 @@ describe('the operator console over HTTP', () => {
     const answers = await Promise.all([retry(), retry()]);
     expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
     await expectRetriedOnce(id);
+  });
+
+  it('a retry keeps the request id of the POST that accepted the upload in its fresh job', async () => {
+    const id = await failedUpload();
+    const requestId = randomUUID();
+    await failJob(id, requestId);
+    const answer = await post(`/admin/uploads/${id}/retry`, { body: '{}', headers: { authorization: basic } });
+    expect(answer.status).toBe(202);
+    const job = await queues.avatar.getJob(id);
+    expect(await job?.getState()).toBe('waiting');
+    expect(job?.data).toEqual({ uploadId: id, requestId });
   });
 
   it('two retries in lockstep: the row lock decides before the queue is touched', async () => {

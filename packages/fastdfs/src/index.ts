@@ -15,5 +15,5 @@ export { isValidFileId, parseFileId, slaveFileId } from './file-id.js';
 export type { ParsedFileId } from './file-id.js';
 export { Command, Status } from './protocol/commands.js';
 export { startDevServer } from './dev-server/dev-server.js';
-export type { DevServer, DevServerConnections, DevServerOptions } from './dev-server/dev-server.js';
+export type { DevServer, DevServerConnections, DevServerOptions, DevStorage, DevStorageOptions } from './dev-server/dev-server.js';
 export type { StorageControl, StorageRunState } from './dev-server/storage-node.js';

@@ -20,6 +20,20 @@ describe('loadConfig', () => {
     expect(config.fastdfs.publicUrl).toBe('https://cdn.example/x/');
   });
 
+  it('listens on DATABASE_URL unless DATABASE_LISTEN_URL names a direct connection', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://pgbouncer:6432/avatars' }).databaseListenUrl).toBe('postgres://pgbouncer:6432/avatars');
+    const split = loadConfig({ DATABASE_URL: 'postgres://pgbouncer:6432/avatars', DATABASE_LISTEN_URL: 'postgres://db:5432/avatars' });
+    expect(split.databaseUrl).toBe('postgres://pgbouncer:6432/avatars');
+    expect(split.databaseListenUrl).toBe('postgres://db:5432/avatars');
+    expect(() => loadConfig({ DATABASE_LISTEN_URL: 'mysql://db/avatars' })).toThrow(/DATABASE_LISTEN_URL/);
+  });
+
+  it('pins uploads to FDFS_GROUP when set, and checks it is a group name', () => {
+    expect(loadConfig({}).fastdfs.group).toBeUndefined();
+    expect(loadConfig({ FDFS_GROUP: 'group2' }).fastdfs.group).toBe('group2');
+    expect(() => loadConfig({ FDFS_GROUP: 'no spaces allowed' })).toThrow(/FDFS_GROUP/);
+  });
+
   it('names each bad variable instead of falling back to a default', () => {
     try {
       loadConfig({ PORT: 'eighty', MAX_UPLOAD_BYTES: '-1', AVATAR_FORMAT: 'bmp' });
@@ -39,6 +53,14 @@ describe('loadConfig', () => {
 
   it('refuses both a JWT secret and a public key, which would make one of them silently unused', () => {
     expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(32), JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----' })).toThrow(/not both/);
+  });
+
+  it('refuses REDIS_URL beside REDIS_CLUSTER_NODES, and braces the prefix on a cluster so every key hashes to one slot', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toThrow(/REDIS_CLUSTER_NODES: set either REDIS_URL .* not both/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1' })).toThrow(/REDIS_CLUSTER_NODES/);
+    const cluster = loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000, [::1]:7001', REDIS_PREFIX: 'av' }).redis;
+    expect(cluster).toMatchObject({ cluster: [{ host: '127.0.0.1', port: 7000 }, { host: '::1', port: 7001 }], prefix: '{av}' });
+    expect(loadConfig({ REDIS_PREFIX: 'av' }).redis).toMatchObject({ url: 'redis://127.0.0.1:6379', cluster: undefined, prefix: 'av' });
   });
 
   it('requires UPLOAD_TOKEN_SECRET with a public key in every environment, so upload tokens are never keyed off the development secret', () => {

@@ -32,7 +32,7 @@ describe('the console index migration (002)', () => {
 
   it('migrates up, down and up again', async () => {
     expect(Object.values(await consoleIndexes(tdb.db))).toEqual([expect.objectContaining({ valid: true }), expect.objectContaining({ valid: true })]);
-    await tdb.db.migrate.down({ migrationSource: source });
+    await tdb.db.migrate.down({ migrationSource: source, name: '002-console-indexes' });
     expect(await consoleIndexes(tdb.db)).toEqual({});
     expect(await tdb.db.migrate.latest({ migrationSource: source })).toEqual([expect.any(Number), ['002-console-indexes']]);
     const built = await consoleIndexes(tdb.db);
@@ -41,7 +41,7 @@ describe('the console index migration (002)', () => {
   });
 
   it('builds without blocking uploads: an insert goes through while the build waits for an open transaction', async () => {
-    await tdb.db.migrate.down({ migrationSource: source });
+    await tdb.db.migrate.down({ migrationSource: source, name: '002-console-indexes' });
     // an upload being accepted, its transaction still open: any index build must wait for it
     const accepting = await tdb.db.transaction();
     await insertUpload(accepting);
@@ -61,7 +61,7 @@ describe('the console index migration (002)', () => {
   });
 
   it('rebuilds an index a failed concurrent build left invalid', async () => {
-    await tdb.db.migrate.down({ migrationSource: source });
+    await tdb.db.migrate.down({ migrationSource: source, name: '002-console-indexes' });
     await insertUpload(tdb.db, 7);
     await insertUpload(tdb.db, 7);
     // a unique build over duplicates fails half-way, leaving an invalid index under the migration's name

@@ -2,6 +2,7 @@ export * from './worker-runtime.js';
 export * from './pipeline/render-avatar.js';
 export * from './adapters/avatar-file-store.js';
 export * from './adapters/staged-originals.js';
+export * from './adapters/fastdfs-staged-originals.js';
 export * from './domain/process-avatar.js';
 export * from './domain/commit-avatar.js';
 export * from './domain/classify-failure.js';

@@ -15,6 +15,7 @@ import {
 } from '@avatar/shared';
 import type { Registry } from 'prom-client';
 import { AvatarFileStore } from './adapters/avatar-file-store.js';
+import { FastdfsStagedOriginals } from './adapters/fastdfs-staged-originals.js';
 import { StagedOriginals } from './adapters/staged-originals.js';
 import { createDeleteFilesHandler } from './jobs/delete-files-job.js';
 import { createProcessAvatarHandler } from './jobs/process-avatar-job.js';
@@ -70,11 +71,11 @@ export interface WorkerRuntimeOptions {
 
 export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs: FastdfsClient, options: WorkerRuntimeOptions = {}): Promise<WorkerRuntime> {
   const db = createDb({ databaseUrl: config.databaseUrl, poolMax: config.worker.concurrency + 4, acquireTimeoutMs: 10_000 });
-  const producer = createRedis(config.redis.url, 'producer');
+  const producer = createRedis(config.redis, 'producer');
   const avatarQueue = createAvatarQueue(producer, config.redis.prefix, avatarJobOptions(config.worker.attempts, config.worker.backoffMs));
   const cleanupQueue = createCleanupQueue(producer, config.redis.prefix);
-  const files = new AvatarFileStore(fastdfs);
-  const staged = new StagedOriginals(config.stagingDir);
+  const files = new AvatarFileStore(fastdfs, config.fastdfs.group);
+  const staged = config.stagingBackend === 'fastdfs' ? new FastdfsStagedOriginals(fastdfs, db) : new StagedOriginals(config.stagingDir);
   const scheduleDeletion = async (job: DeleteFilesJob): Promise<void> => {
     if (!job.uploadId) {
       await cleanupQueue.add(jobNames.deleteFiles, job);
@@ -119,13 +120,15 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
     maxStalledCount: 5,
   };
   // BullMQ treats connections passed in as shared and never closes them: close() does
-  const workerConnections = [createRedis(config.redis.url, 'worker'), createRedis(config.redis.url, 'worker')] as const;
+  const workerConnections = [createRedis(config.redis, 'worker'), createRedis(config.redis, 'worker')] as const;
   const workers = [
     new Worker(AVATAR_QUEUE, dispatch(handlers), { ...workerOptions, connection: workerConnections[0], concurrency: config.worker.concurrency }),
     new Worker(CLEANUP_QUEUE, dispatch(handlers), { ...workerOptions, connection: workerConnections[1], concurrency: 4 }),
   ];
+  // reqId: the POST that accepted the upload (process-avatar jobs carry it), to follow one upload
+  const reqId = (job: { data?: unknown } | undefined): unknown => (job?.data as { requestId?: unknown } | undefined)?.requestId;
   for (const worker of workers) {
-    worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, queue: worker.name, attempt: job?.attemptsMade, err: error }, 'job failed'));
+    worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, reqId: reqId(job), queue: worker.name, attempt: job?.attemptsMade, err: error }, 'job failed'));
     worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
   }
 
@@ -136,7 +139,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger, fastdfs
       const swept = await sweepOutbox({ ...processDeps, queue: avatarQueue }, { olderThanMs: config.sweeper.outboxGraceMs, after: outboxCursor });
       outboxCursor = swept.next;
     }, logger),
-    runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging({ ...processDeps, stagingDir: config.stagingDir }, { graceMs: config.sweeper.graceMs, failedRetentionMs: config.failedOriginalRetentionMs }), logger),
+    runPeriodically('staging', config.sweeper.intervalMs, () => sweepStaging(processDeps, { graceMs: config.sweeper.graceMs, failedRetentionMs: config.failedOriginalRetentionMs }), logger),
     runPeriodically('stored-files', config.sweeper.intervalMs, () => sweepStoredFiles({ ...processDeps, userDetailTable: config.tables.userDetail }, { graceMs: config.sweeper.graceMs }), logger),
   ];
   if (options.metrics) observeWorkers(workers, options.metrics);

@@ -40,7 +40,7 @@ it('removes originals of finished uploads and old unclaimed files, keeps live on
   await accepted(live, 'queued');
 
   const removed = await sweepStaging(
-    { db: tdb.db, staged: new StagedOriginals(dir), stagingDir: dir, logger: createLogger({ level: 'silent', name: 'test' }) },
+    { db: tdb.db, staged: new StagedOriginals(dir), logger: createLogger({ level: 'silent', name: 'test' }) },
     { graceMs: 600_000 },
   );
   expect(removed).toBe(2);
@@ -63,7 +63,7 @@ it("keeps a failed upload's original for the retry window when the failure was t
   const outageId = await fail(outage, 'storage_unavailable');
   await fail(badImage, 'image_undecodable');
   const sweep = (failedRetentionMs: number): Promise<number> =>
-    sweepStaging({ db: tdb.db, staged: new StagedOriginals(dir), stagingDir: dir, logger: createLogger({ level: 'silent', name: 'test' }) }, { graceMs: 600_000, failedRetentionMs });
+    sweepStaging({ db: tdb.db, staged: new StagedOriginals(dir), logger: createLogger({ level: 'silent', name: 'test' }) }, { graceMs: 600_000, failedRetentionMs });
 
   await sweep(3_600_000);
   expect(await readdir(dir)).toContain('outage.upload');

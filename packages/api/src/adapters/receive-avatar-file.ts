@@ -36,7 +36,7 @@ export async function receiveAvatarFile(
         part.file.destroy(new AppError('file_too_large', `The file is larger than ${options.maxBytes} bytes`, { extra: { limit: options.maxBytes } }));
       });
       received = {
-        staged: await staging.write(part.file, { maxBytes: options.maxBytes, signal: controller.signal }),
+        staged: await staging.receive(part.file, { maxBytes: options.maxBytes, signal: controller.signal }),
         declaredType: declaredTypeOf(part.mimetype),
       };
     }
@@ -49,7 +49,7 @@ export async function receiveAvatarFile(
   } catch (error) {
     // the reader may still settle later (socket closed); its files are removed below or by the sweeper
     reading.catch(() => undefined);
-    if (received) await staging.remove(received.staged.path);
+    if (received) await staging.discard(received.staged);
     throw clientAborted(request, error) ?? error;
   } finally {
     clearTimeout(timer);

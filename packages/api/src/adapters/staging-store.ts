@@ -1,14 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { AppError, removeIfPresent } from '@avatar/shared';
+import type { Readable } from 'node:stream';
 
-/** Bytes kept from the start of the file: enough for file-type's sniffing. */
-const HEAD_BYTES = 4100;
-
+/** A body received into a file of the API's own, measured on the way; not yet visible to a worker. */
 export interface StagedFile {
   path: string;
   sizeBytes: number;
@@ -17,85 +9,30 @@ export interface StagedFile {
   head: Buffer;
 }
 
-/** Hashes, counts and keeps the head of the bytes passing through; fails as soon as the limit is passed. */
-class MeasuringTransform extends Transform {
-  readonly hash = createHash('sha256');
-  size = 0;
-  private readonly headChunks: Buffer[] = [];
-  private headSize = 0;
-
-  constructor(private readonly maxBytes: number) {
-    super();
-  }
-
-  get head(): Buffer {
-    return Buffer.concat(this.headChunks, this.headSize);
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) {
-      callback(new AppError('file_too_large', `The file is larger than ${this.maxBytes} bytes`, { extra: { limit: this.maxBytes } }));
-      return;
-    }
-    if (this.headSize < HEAD_BYTES) {
-      const take = chunk.subarray(0, HEAD_BYTES - this.headSize);
-      this.headChunks.push(Buffer.from(take));
-      this.headSize += take.length;
-    }
-    this.hash.update(chunk);
-    callback(null, chunk);
-  }
+export interface ReceiveOptions {
+  maxBytes: number;
+  signal: AbortSignal;
 }
 
 /**
- * Staging: where accepted originals wait for the worker. Names are generated here; nothing a
- * client sends ever becomes part of a path.
+ * Staging: where accepted originals wait for the worker. A body is first received into a
+ * local file (the header probes need random access to it); only once the probes pass is it
+ * `publish`ed where workers can read it, under a reference the upload row records.
+ * Backends: `LocalStagingStore` (a disk every API and worker shares) and
+ * `FastdfsStagingStore` (no shared disk).
  */
-export class StagingStore {
-  constructor(readonly dir: string) {}
-
-  async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-  }
-
-  /**
-   * Streams `source` to a new staging file, never holding it in memory. On any failure
-   * (limit passed, client gone, timeout) the partial file is removed before the error is rethrown.
-   */
-  async write(source: Readable, options: { maxBytes: number; signal: AbortSignal }): Promise<StagedFile> {
-    const filePath = path.join(this.dir, `${randomUUID()}.upload`);
-    const measure = new MeasuringTransform(options.maxBytes);
-    try {
-      await pipeline(source, measure, createWriteStream(filePath, { flags: 'wx', mode: 0o600 }), { signal: options.signal });
-    } catch (error) {
-      await this.remove(filePath);
-      throw translateStreamError(error, options);
-    }
-    return { path: filePath, sizeBytes: measure.size, sha256: measure.hash.digest('hex'), head: measure.head };
-  }
-
-  /** Whether a staged original is still there (an operator's retry needs it); a path outside the folder never is. */
-  async has(filePath: string): Promise<boolean> {
-    const resolved = path.resolve(filePath);
-    if (path.dirname(resolved) !== path.resolve(this.dir)) return false;
-    return stat(resolved).then((info) => info.isFile(), () => false);
-  }
-
-  /** Removes a staged file; a file already gone is fine (removal is retried by sweepers). */
-  async remove(filePath: string): Promise<void> {
-    await removeIfPresent(filePath);
-  }
-}
-
-function translateStreamError(error: unknown, options: { maxBytes: number; signal: AbortSignal }): unknown {
-  if (error instanceof AppError) return error;
-  const code = (error as { code?: unknown }).code;
-  if (code === 'FST_REQ_FILE_TOO_LARGE') {
-    return new AppError('file_too_large', `The file is larger than ${options.maxBytes} bytes`, { extra: { limit: options.maxBytes }, cause: error });
-  }
-  if (options.signal.aborted) {
-    return new AppError('request_timeout', 'The upload was not received in time', { cause: error });
-  }
-  return error;
+export interface StagingStore {
+  init(): Promise<void>;
+  /** Streams a body to a local file; a partial file is removed on any failure. */
+  receive(source: Readable, options: ReceiveOptions): Promise<StagedFile>;
+  /** Removes a received file that was refused before publishing. */
+  discard(file: StagedFile): Promise<void>;
+  /** Makes a received file readable by workers and returns its reference; the local file is consumed either way. */
+  publish(file: StagedFile, signal?: AbortSignal): Promise<string>;
+  /** An upload row now names `ref`: from here on, the sweepers find it through the row. */
+  recorded(ref: string): Promise<void>;
+  /** Whether a staged original is still there (an operator's retry needs it). */
+  has(ref: string): Promise<boolean>;
+  /** Removes a staged original; one already gone is fine (removal is retried by sweepers). */
+  remove(ref: string): Promise<void>;
 }

@@ -10,7 +10,6 @@ import {
   type UploadJournal,
   type UploadsRepository,
 } from '@avatar/shared';
-import type { StagedFile } from '../adapters/staging-store.js';
 import type { InspectedImage } from './inspect-image.js';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -19,15 +18,18 @@ export interface AcceptUploadDeps {
   journal: UploadJournal;
   uploads: UploadsRepository;
   queue: Pick<Queue<ProcessAvatarJob>, 'add' | 'getJob'>;
-  removeStaged: (path: string) => Promise<void>;
+  removeStaged: (ref: string) => Promise<void>;
   logger: Pick<FastifyBaseLogger, 'warn' | 'error'>;
 }
 
 export interface AcceptUploadInput {
   userId: number;
+  /** The POST's request id, carried in the job so worker logs for this upload name it. */
+  requestId?: string;
   idempotencyKey: string | undefined;
   declaredType: string | undefined;
-  staged: StagedFile;
+  /** The published original: `ref` is what the upload row records (a path or a FastDFS file id). */
+  staged: { ref: string; sizeBytes: number; sha256: string };
   image: InspectedImage;
 }
 
@@ -46,7 +48,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, input: AcceptUploadIn
   if (input.idempotencyKey) {
     const earlier = await findReplay(deps, input);
     if (earlier) {
-      await deps.removeStaged(input.staged.path);
+      await deps.removeStaged(input.staged.ref);
       return { upload: earlier, replayed: true };
     }
   }
@@ -63,23 +65,23 @@ export async function acceptUpload(deps: AcceptUploadDeps, input: AcceptUploadIn
       sha256: input.staged.sha256,
       width: input.image.width,
       height: input.image.height,
-      stagedPath: input.staged.path,
+      stagedPath: input.staged.ref,
     });
   } catch (error) {
     // a concurrent request with the same key won the insert: answer as it did
     if (input.idempotencyKey && (error as { code?: string }).code === '23505') {
       const earlier = await findReplay(deps, input);
       if (earlier) {
-        await deps.removeStaged(input.staged.path);
+        await deps.removeStaged(input.staged.ref);
         return { upload: earlier, replayed: true };
       }
     }
-    await deps.removeStaged(input.staged.path);
+    await deps.removeStaged(input.staged.ref);
     throw asUnavailable(error);
   }
 
   try {
-    await deps.queue.add(jobNames.processAvatar, { uploadId: upload.id }, { jobId: upload.id });
+    await deps.queue.add(jobNames.processAvatar, { uploadId: upload.id, requestId: input.requestId }, { jobId: upload.id });
   } catch (error) {
     // a timed-out add may still have landed (only its answer was lost): then it is accepted
     if (await jobExists(deps, upload.id)) return { upload, replayed: false };
@@ -99,7 +101,7 @@ async function findReplay(deps: AcceptUploadDeps, input: AcceptUploadInput): Pro
     return undefined;
   }
   if (earlier.sha256 !== input.staged.sha256) {
-    await deps.removeStaged(input.staged.path);
+    await deps.removeStaged(input.staged.ref);
     throw new AppError('idempotency_conflict', 'This Idempotency-Key was used for a different file', { extra: { uploadId: earlier.id } });
   }
   return earlier;

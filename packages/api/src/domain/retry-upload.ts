@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { AppError, UploadJournal, jobNames, type Db, type ProcessAvatarJob, type Upload } from '@avatar/shared';
+import { AppError, UploadJournal, jobNames, processAvatarJobSchema, type Db, type ProcessAvatarJob, type Upload } from '@avatar/shared';
 
 export interface RetryUploadDeps {
   db: Db;
@@ -38,8 +38,10 @@ export async function retryFailedUpload(deps: RetryUploadDeps, uploadId: string)
       throw new AppError('original_gone', 'The staged original was removed (a failure caused by the image itself, or past FAILED_ORIGINAL_RETENTION_MS); the user must upload again');
     case 'reopened': {
       const old = await deps.avatarQueue.getJob(uploadId);
+      // the old job (kept a week) still names the POST that accepted the upload: keep following it
+      const requestId = processAvatarJobSchema.safeParse(old?.data).data?.requestId;
       if (old && FINISHED_JOB_STATES.has(await old.getState())) await old.remove();
-      await deps.avatarQueue.add(jobNames.processAvatar, { uploadId }, { jobId: uploadId });
+      await deps.avatarQueue.add(jobNames.processAvatar, { uploadId, requestId }, { jobId: uploadId });
       return outcome.upload;
     }
   }

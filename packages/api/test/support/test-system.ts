@@ -19,6 +19,8 @@ export interface TestSystem {
   api: ApiRuntime;
   worker: WorkerRuntime | undefined;
   stagingDir: string;
+  /** Where the dev server keeps stored files (count them to prove none was left). */
+  fastdfsDataDir: string;
   token(userId: number, options?: { admin?: boolean; expiresInMs?: number }): string;
   startWorker(): Promise<WorkerRuntime>;
   stopWorker(): Promise<void>;
@@ -29,11 +31,12 @@ export interface TestSystem {
  * The whole product in this process, on its own database, Redis prefix, staging folder and
  * FastDFS dev server (ports picked by the OS), so test files run side by side.
  */
-export async function startTestSystem(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<TestSystem> {
+export async function startTestSystem(options: { worker?: boolean; stagingBackend?: 'local' | 'fastdfs'; env?: Record<string, string> } = {}): Promise<TestSystem> {
   const tdb: TestDatabase = await createTestDatabase();
   const redis: TestRedis = createTestRedis();
   const root = await mkdtemp(path.join(tmpdir(), 'avatar-test-'));
   const stagingDir = path.join(root, 'staging');
+  const fastdfsDataDir = path.join(root, 'fastdfs');
   const started: Array<() => Promise<unknown>> = [];
   // a system that fails to start (say, a config the test means to be refused) still leaves nothing behind
   const undo = async (): Promise<void> => {
@@ -49,7 +52,7 @@ export async function startTestSystem(options: { worker?: boolean; env?: Record<
   let worker: WorkerRuntime | undefined;
   let logger: ReturnType<typeof createLogger>;
   try {
-    devServer = await startDevServer({ trackerPort: 0, storagePort: 0, httpPort: 0, dataDir: path.join(root, 'fastdfs') });
+    devServer = await startDevServer({ trackerPort: 0, storagePort: 0, httpPort: 0, dataDir: fastdfsDataDir });
     const server = devServer;
     started.push(() => server.close());
     config = loadConfig({
@@ -57,7 +60,8 @@ export async function startTestSystem(options: { worker?: boolean; env?: Record<
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       PORT: '0',
       DATABASE_URL: tdb.url,
-      REDIS_URL: redis.url,
+      // a test on a Redis Cluster passes REDIS_CLUSTER_NODES in `env`, which refuses REDIS_URL beside it
+      ...(options.env?.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: redis.url }),
       REDIS_PREFIX: redis.prefix,
       FDFS_TRACKERS: devServer.trackers,
       FDFS_PUBLIC_URL: devServer.publicUrl,
@@ -75,6 +79,7 @@ export async function startTestSystem(options: { worker?: boolean; env?: Record<
       JOB_BACKOFF_MS: '200',
       WORKER_CONCURRENCY: '2',
       SWEEP_INTERVAL_MS: '60000',
+      STAGING_BACKEND: options.stagingBackend ?? 'local',
       ...options.env,
     });
     logger = createLogger({ level: config.logLevel, name: 'test' });
@@ -100,6 +105,7 @@ export async function startTestSystem(options: { worker?: boolean; env?: Record<
     api,
     worker,
     stagingDir,
+    fastdfsDataDir,
     token(userId, tokenOptions = {}) {
       const sign = createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256', expiresIn: tokenOptions.expiresInMs ?? 3_600_000 });
       return sign({ sub: String(userId), role: tokenOptions.admin ? 'admin' : 'user' });

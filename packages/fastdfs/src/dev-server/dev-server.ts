@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4 } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isValidGroup } from '../codec/field-rules.js';
 import { invalidArgument } from '../errors/fastdfs-error.js';
 import type { IpFieldSize } from '../protocol/sizes.js';
@@ -8,6 +8,7 @@ import { DiskStore } from './disk-store.js';
 import { HttpServer } from './http-server.js';
 import { type StorageControl, StorageNode } from './storage-node.js';
 import { StorageServer } from './storage-server.js';
+import { StorageRoster } from './storage-roster.js';
 import { StorageStatus } from './storage-status.js';
 import { TrackerServer } from './tracker-server.js';
 
@@ -22,6 +23,13 @@ export interface DevServerOptions {
   dataDir: string;
   /** Default `group1`. */
   group?: string;
+  /**
+   * Several storage servers, e.g. `[{ group: 'group1' }, { group: 'group1' }, { group: 'group2' }]`;
+   * default one in `group`. The first stores under `dataDir` (on `storagePort` unless it names a
+   * port), each other under `<dataDir>/storage-<n>` (n from 2). See `StorageRoster` for how the
+   * tracker chooses among them.
+   */
+  storages?: DevStorageOptions[];
   /** Size of IP fields in tracker answers: 15 (default) or 45, as an IPv6-configured tracker sends. */
   ipFieldSize?: 15 | 45;
   /** How often the storage server beats to the tracker; default 5,000 (the real test config's `heart_beat_interval`). */
@@ -31,6 +39,22 @@ export interface DevServerOptions {
    * 120,000, the real tracker's `check_active_interval`. Only a frozen storage is found this way.
    */
   checkActiveIntervalMs?: number;
+}
+
+export interface DevStorageOptions {
+  /** Default: the server's `group`. */
+  group?: string;
+  /** 0 or omitted picks a free one. */
+  port?: number;
+}
+
+/** One storage server of a dev server. */
+export interface DevStorage {
+  group: string;
+  port: number;
+  /** Its store path: files go to `<dataDir>/data/XX/YY/…`. */
+  dataDir: string;
+  control: StorageControl;
 }
 
 export interface DevServerConnections {
@@ -50,9 +74,11 @@ export interface DevServer {
   /** `"http://127.0.0.1:port/"`: prefix a file id to get its URL. */
   publicUrl: string;
   dataDir: string;
-  /** Stop, kill, freeze or restart the storage server alone; the tracker sees it as the real one would. */
+  /** Stop, kill, freeze or restart the (first) storage server alone; the tracker sees it as the real one would. */
   storage: StorageControl;
-  /** Connections accepted so far by each server (pooling is visible here). */
+  /** Every storage server, in the order configured; the first is `storage`. */
+  storages: DevStorage[];
+  /** Connections accepted so far by each server, storages summed (pooling is visible here). */
   connections(): DevServerConnections;
   close(): Promise<void>;
 }
@@ -81,42 +107,67 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Everything one storage server is made of, before it listens. */
+interface StorageParts {
+  group: string;
+  requestedPort: number;
+  dataDir: string;
+  store: DiskStore;
+  status: StorageStatus;
+  server: StorageServer;
+  node: StorageNode;
+}
+
 /**
- * Starts a tracker, a storage server and an HTTP reader that speak FastDFS 6.x's
+ * Starts a tracker, one or more storage servers and an HTTP reader that speak FastDFS 6.x's
  * protocol on loopback, storing files under `dataDir` as a real storage server would.
- * Meant for development and tests on machines without FastDFS. `storage` stops, kills,
- * freezes and restarts the storage server alone, for fault tests.
+ * Meant for development and tests on machines without FastDFS. `storage` (and each of
+ * `storages`) stops, kills, freezes and restarts a storage server alone, for fault tests.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const host = options.host ?? '127.0.0.1';
-  const group = options.group ?? 'group1';
+  const defaultGroup = options.group ?? 'group1';
   const ipFieldSize: IpFieldSize = options.ipFieldSize ?? 15;
-  if (!isValidGroup(group)) throw invalidArgument(`invalid group name ${JSON.stringify(group)}`);
   if (ipFieldSize !== 15 && ipFieldSize !== 45) throw invalidArgument(`ipFieldSize must be 15 or 45, got ${String(ipFieldSize)}`);
   if (typeof options.dataDir !== 'string' || options.dataDir === '') throw invalidArgument('dataDir is required');
+  const wanted = options.storages ?? [{}];
+  if (wanted.length === 0) throw invalidArgument('storages must name at least one storage server');
   const ports = {
     tracker: checkPort('trackerPort', options.trackerPort),
-    storage: checkPort('storagePort', options.storagePort),
     http: checkPort('httpPort', options.httpPort),
   };
   const heartbeatIntervalMs = checkInterval('heartbeatIntervalMs', options.heartbeatIntervalMs, 5_000);
   const checkActiveIntervalMs = checkInterval('checkActiveIntervalMs', options.checkActiveIntervalMs, 120_000);
 
   const dataDir = resolve(options.dataDir);
-  const store = new DiskStore(dataDir);
-  await store.init();
   const address = await reachableAddress(host);
+  const sourceIp = isIPv4(address) ? address : '127.0.0.1';
+  const parts: StorageParts[] = [];
+  for (const [index, entry] of wanted.entries()) {
+    const group = entry.group ?? defaultGroup;
+    if (!isValidGroup(group)) throw invalidArgument(`invalid group name ${JSON.stringify(group)}`);
+    const requestedPort = index === 0 ? checkPort('storagePort', entry.port ?? options.storagePort) : checkPort(`storages[${index}].port`, entry.port);
+    const storeDir = index === 0 ? dataDir : join(dataDir, `storage-${index + 1}`);
+    const store = new DiskStore(storeDir);
+    await store.init();
+    const status = new StorageStatus({ checkActiveIntervalMs });
+    const server = new StorageServer({ group, sourceIp, ipFieldSize, store });
+    const node = new StorageNode({ server, status, host, heartbeatIntervalMs });
+    parts.push({ group, requestedPort, dataDir: storeDir, store, status, server, node });
+  }
+  const [first] = parts;
+  if (first === undefined) throw invalidArgument('storages must name at least one storage server');
 
-  const storageStatus = new StorageStatus({ checkActiveIntervalMs });
-  const storage = new StorageServer({ group, sourceIp: isIPv4(address) ? address : '127.0.0.1', ipFieldSize, store });
-  const node = new StorageNode({ server: storage, status: storageStatus, host, heartbeatIntervalMs });
-  const tracker = new TrackerServer({ group, storageIp: address, storagePort: () => node.port, ipFieldSize, storageStatus });
-  const http = new HttpServer({ group, store });
+  const roster = new StorageRoster(parts.map(({ group, node, status, store }) => ({ group, port: () => node.port, status, store })));
+  const tracker = new TrackerServer({ storageIp: address, ipFieldSize, roster });
+  const http = new HttpServer({ storesOf: (group) => parts.filter((part) => part.group === group).map((part) => part.store) });
 
-  const started: Array<{ close(): Promise<void> }> = [{ close: async () => storageStatus.close() }];
+  const started: Array<{ close(): Promise<void> }> = parts.map(({ status }) => ({ close: async () => status.close() }));
   try {
-    const storagePort = await node.listen(ports.storage);
-    started.push(node);
+    for (const part of parts) {
+      await part.node.listen(part.requestedPort);
+      started.push(part.node);
+    }
     const trackerPort = await tracker.frames.listen(host, ports.tracker);
     started.push(tracker.frames);
     const httpPort = await http.listen(host, ports.http);
@@ -126,14 +177,19 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     return {
       host,
       trackerPort,
-      storagePort,
+      storagePort: first.node.port,
       httpPort,
-      group,
+      group: first.group,
       trackers: hostPort(address, trackerPort),
       publicUrl: `http://${hostPort(address, httpPort)}/`,
       dataDir,
-      storage: node,
-      connections: () => ({ tracker: tracker.frames.accepted, storage: storage.frames.accepted, http: http.accepted }),
+      storage: first.node,
+      storages: parts.map((part) => ({ group: part.group, port: part.node.port, dataDir: part.dataDir, control: part.node })),
+      connections: () => ({
+        tracker: tracker.frames.accepted,
+        storage: parts.reduce((sum, part) => sum + part.server.frames.accepted, 0),
+        http: http.accepted,
+      }),
       close: () => {
         closing ??= Promise.all(started.map((server) => server.close())).then(() => undefined);
         return closing;

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { parseFileId } from '../file-id.js';
@@ -7,8 +7,8 @@ import type { DiskStore } from './disk-store.js';
 import { listen } from './listen.js';
 
 export interface HttpServerSettings {
-  group: string;
-  store: DiskStore;
+  /** The store paths of a group's storage servers; none for a group the dev server lacks. */
+  storesOf(group: string): readonly DiskStore[];
 }
 
 interface ByteRange {
@@ -68,6 +68,20 @@ export class HttpServer {
     await closed;
   }
 
+  /** The stored file behind a name, on whichever storage of the group holds it. */
+  private async find(group: string, remoteName: string): Promise<{ path: string; info: Stats } | undefined> {
+    for (const store of this.settings.storesOf(group)) {
+      const filePath = store.pathOf(remoteName);
+      if (filePath === undefined) return undefined;
+      const info = await stat(filePath).catch(() => undefined);
+      if (info === undefined || !info.isFile()) continue;
+      // `<name>-m` beside a stored file is its metadata, which nginx setups do not expose.
+      if (remoteName.endsWith('-m') && (await store.exists(filePath.slice(0, -2)))) return undefined;
+      return { path: filePath, info };
+    }
+    return undefined;
+  }
+
   private plain(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
     response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), ...headers });
     response.end(response.req.method === 'HEAD' ? undefined : text);
@@ -79,25 +93,20 @@ export class HttpServer {
       return;
     }
     const path = (request.url ?? '/').split('?')[0] ?? '/';
-    let remoteName: string;
-    let ext: string;
+    let file: { group: string; remoteName: string; ext: string };
     try {
-      const file = parseFileId(path.slice(1));
-      if (file.group !== this.settings.group) throw new Error('other group');
-      remoteName = file.remoteName;
-      ext = file.ext;
+      file = parseFileId(path.slice(1));
     } catch {
       this.plain(response, 404, 'Not Found');
       return;
     }
-    const filePath = this.settings.store.pathOf(remoteName);
-    const info = filePath === undefined ? undefined : await stat(filePath).catch(() => undefined);
-    // `<name>-m` beside a stored file is its metadata, which nginx setups do not expose.
-    const metadataFile = filePath !== undefined && remoteName.endsWith('-m') && (await this.settings.store.exists(filePath.slice(0, -2)));
-    if (filePath === undefined || info === undefined || !info.isFile() || metadataFile) {
+    const { remoteName, ext } = file;
+    const found = await this.find(file.group, remoteName);
+    if (found === undefined) {
       this.plain(response, 404, 'Not Found');
       return;
     }
+    const { path: filePath, info } = found;
 
     const mtimeSeconds = Math.floor(info.mtimeMs / 1000);
     const etag = `"${mtimeSeconds.toString(16)}-${info.size.toString(16)}"`;

@@ -3,16 +3,14 @@ import { writeInt64 } from '../codec/int64.js';
 import { Command, Status } from '../protocol/commands.js';
 import { GROUP_NAME_SIZE, INT64_SIZE, type IpFieldSize } from '../protocol/sizes.js';
 import { type AfterFrame, type FrameContext, FrameServer, writeResponse } from './frame-server.js';
-import type { StorageStatus } from './storage-status.js';
+import type { RosterEntry, StorageRoster } from './storage-roster.js';
 
 export interface TrackerServerSettings {
-  group: string;
-  /** Address clients should use to reach the storage server. */
+  /** Address clients should use to reach every storage server (they differ by port). */
   storageIp: string;
-  storagePort: () => number;
   ipFieldSize: IpFieldSize;
-  /** Whether the storage server is ACTIVE: only then is it handed out. */
-  storageStatus: StorageStatus;
+  /** The storage servers, their groups and states: only ACTIVE ones are handed out. */
+  roster: StorageRoster;
 }
 
 /** Tracker request bodies are tiny; a larger declared body is a broken peer. */
@@ -22,11 +20,12 @@ const MIN_FILE_BODY = 38;
 const MAX_FILE_BODY = 144;
 
 /**
- * The tracker half of the dev server: one group with one storage server. It answers
- * every query the client and FastDFS's C tools send (store one/all, with or without
- * group; fetch one/all; update; active test; quit) and, like the real tracker, keeps the
- * connection after an error status. Every query answers ENOENT while the storage server is
- * not ACTIVE (`tracker_deal_service_query_storage`, `tracker_mem_get_storage_by_filename`).
+ * The tracker half of the dev server: one or more groups of storage servers (see
+ * `StorageRoster` for how it chooses). It answers every query the client and FastDFS's C
+ * tools send (store one/all, with or without group; fetch one/all; update; active test;
+ * quit) and, like the real tracker, keeps the connection after an error status. A query
+ * with no ACTIVE storage to answer with gets ENOENT (`tracker_deal_service_query_storage`,
+ * `tracker_mem_get_storage_by_filename`).
  */
 export class TrackerServer {
   readonly frames: FrameServer;
@@ -43,49 +42,61 @@ export class TrackerServer {
     if (header.bodyLength > MAX_BODY) return 'close';
     const body = await reader.read(header.bodyLength);
     if (body === undefined) return 'close';
-    const { status, answer } = this.answer(header.command, body);
+    const { status, answer } = await this.answer(header.command, body);
     writeResponse(socket, status, answer);
     return 'keep';
   }
 
-  private answer(command: number, body: Buffer): { status: number; answer?: Buffer } {
+  private async answer(command: number, body: Buffer): Promise<{ status: number; answer?: Buffer }> {
     switch (command) {
       case Command.ACTIVE_TEST:
         return body.length === 0 ? { status: Status.OK } : { status: Status.EINVAL };
       case Command.TRACKER_QUERY_STORE_WITHOUT_GROUP_ONE:
       case Command.TRACKER_QUERY_STORE_WITHOUT_GROUP_ALL:
         if (body.length !== 0) return { status: Status.EINVAL };
-        return this.available() ? { status: Status.OK, answer: this.addressAnswer(true) } : { status: Status.ENOENT };
+        return this.storeAnswer(command, undefined);
       case Command.TRACKER_QUERY_STORE_WITH_GROUP_ONE:
       case Command.TRACKER_QUERY_STORE_WITH_GROUP_ALL:
         if (body.length !== GROUP_NAME_SIZE) return { status: Status.EINVAL };
-        return this.available(body) ? { status: Status.OK, answer: this.addressAnswer(true) } : { status: Status.ENOENT };
+        return this.storeAnswer(command, readFixedString(body, 0, GROUP_NAME_SIZE));
       case Command.TRACKER_QUERY_FETCH_ONE:
       case Command.TRACKER_QUERY_UPDATE:
-      case Command.TRACKER_QUERY_FETCH_ALL:
+      case Command.TRACKER_QUERY_FETCH_ALL: {
         if (body.length < MIN_FILE_BODY || body.length >= MAX_FILE_BODY) return { status: Status.EINVAL };
-        return this.available(body) ? { status: Status.OK, answer: this.addressAnswer() } : { status: Status.ENOENT };
+        const group = readFixedString(body, 0, GROUP_NAME_SIZE);
+        const holder = await this.settings.roster.locate(group, body.toString('latin1', GROUP_NAME_SIZE));
+        // no replication here, so "fetch all" names the one storage that holds the file
+        return holder === undefined ? { status: Status.ENOENT } : { status: Status.OK, answer: this.addressAnswer(group, [holder]) };
+      }
       default:
         return { status: Status.EINVAL };
     }
   }
 
-  /**
-   * group 16 + ip + port 8, the answer to fetch/update queries; a store answer adds the path
-   * index. With one storage server, "store all" (n = 1) has the same layout as "store one".
-   */
-  private addressAnswer(withPathIndex = false): Buffer {
-    const { ipFieldSize } = this.settings;
-    const answer = Buffer.alloc(GROUP_NAME_SIZE + ipFieldSize + INT64_SIZE + (withPathIndex ? 1 : 0));
-    writeFixedString(answer, 0, GROUP_NAME_SIZE, this.settings.group);
-    writeFixedString(answer, GROUP_NAME_SIZE, ipFieldSize, this.settings.storageIp);
-    writeInt64(answer, GROUP_NAME_SIZE + ipFieldSize, this.settings.storagePort());
-    return answer; // the path index, when present, stays 0: one store path
+  /** "Store one" names the next storage of the group; "store all" every ACTIVE one. */
+  private storeAnswer(command: number, requested: string | undefined): { status: number; answer?: Buffer } {
+    const roster = this.settings.roster;
+    const group = roster.groupForStore(requested);
+    if (group === undefined) return { status: Status.ENOENT };
+    const all = command === Command.TRACKER_QUERY_STORE_WITHOUT_GROUP_ALL || command === Command.TRACKER_QUERY_STORE_WITH_GROUP_ALL;
+    const chosen = all ? roster.activeIn(group) : [roster.pickForStore(group)].filter((entry) => entry !== undefined);
+    return { status: Status.OK, answer: this.addressAnswer(group, chosen, true) };
   }
 
-  /** Our group (when the body names one) with its storage server ACTIVE. */
-  private available(groupBody?: Buffer): boolean {
-    if (groupBody !== undefined && readFixedString(groupBody, 0, GROUP_NAME_SIZE) !== this.settings.group) return false;
-    return this.settings.storageStatus.state === 'ACTIVE';
+  /**
+   * group 16 + (ip + port 8) per storage, the answer to fetch/update queries; a store answer
+   * adds the path index, which stays 0: one store path per storage.
+   */
+  private addressAnswer(group: string, storages: RosterEntry[], withPathIndex = false): Buffer {
+    const { ipFieldSize, storageIp } = this.settings;
+    const entrySize = ipFieldSize + INT64_SIZE;
+    const answer = Buffer.alloc(GROUP_NAME_SIZE + entrySize * storages.length + (withPathIndex ? 1 : 0));
+    writeFixedString(answer, 0, GROUP_NAME_SIZE, group);
+    storages.forEach((storage, index) => {
+      const at = GROUP_NAME_SIZE + entrySize * index;
+      writeFixedString(answer, at, ipFieldSize, storageIp);
+      writeInt64(answer, at + ipFieldSize, storage.port());
+    });
+    return answer;
   }
 }

@@ -18,6 +18,16 @@ const trackerList = z
   .transform((raw) => raw.split(',').map((part) => part.trim()).filter(Boolean))
   .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'each tracker must be host:port')).min(1));
 
+/** Redis Cluster seed nodes, `host:port,host:port`; the client discovers the rest. */
+const redisNodeList = z
+  .string()
+  .transform((raw) => raw.split(',').map((part) => part.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'each node must be host:port')).min(1))
+  .transform((nodes) => nodes.map((node) => {
+    const at = node.lastIndexOf(':');
+    return { host: node.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(node.slice(at + 1)) };
+  }));
+
 /** Exact browser origins (`scheme://host[:port]`); `*` is refused: the API is called with an Authorization header. */
 const originList = z
   .string()
@@ -46,16 +56,22 @@ export const envSchema = z.object({
   PORT: port.default(3000),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/avatars'),
   DATABASE_POOL_MAX: positiveInt.default(10),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  /** The direct connection LISTEN needs (PgBouncer's transaction pooling cannot carry it); DATABASE_URL when unset. */
+  DATABASE_LISTEN_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
+  // no default here: load-config needs to know whether it was set, to refuse it beside REDIS_CLUSTER_NODES
+  REDIS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional()),
+  REDIS_CLUSTER_NODES: z.preprocess(emptyAsUndefined, redisNodeList.optional()),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('avatar'),
   FDFS_TRACKERS: z.preprocess(emptyAsUndefined, trackerList.optional()),
   FDFS_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
   FDFS_POOL_SIZE: positiveInt.default(8),
+  FDFS_GROUP: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, 'must be a FastDFS group name: 1 to 16 of A-Z a-z 0-9 _ -').optional()),
   FDFS_DEV_TRACKER_PORT: port.default(22122),
   FDFS_DEV_STORAGE_PORT: port.default(23000),
   FDFS_DEV_HTTP_PORT: port.default(8888),
   FDFS_DEV_DATA_DIR: z.string().min(1).default('.data/fastdfs'),
   STAGING_DIR: z.string().min(1).default('.data/staging'),
+  STAGING_BACKEND: z.enum(['local', 'fastdfs']).default('local'),
   MAX_UPLOAD_BYTES: positiveInt.max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
   MAX_INPUT_PIXELS: positiveInt.default(50_000_000),
   MAX_IMAGE_SIDE: positiveInt.default(20_000),

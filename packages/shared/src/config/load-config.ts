@@ -19,7 +19,16 @@ export interface Config {
   };
   databaseUrl: string;
   databasePoolMax: number;
-  redis: { url: string; prefix: string };
+  /** Where LISTEN connects: a direct connection, never through a transaction-pooling proxy. */
+  databaseListenUrl: string;
+  redis: {
+    /** the single server; unused when `cluster` is set */
+    url: string;
+    /** REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster, used instead of `url` */
+    cluster: Array<{ host: string; port: number }> | undefined;
+    /** REDIS_PREFIX, in braces on a cluster (`{avatar}`) so every key hashes to one slot */
+    prefix: string;
+  };
   fastdfs: {
     /** FDFS_TRACKERS, or the embedded dev server's tracker on loopback when unset */
     trackers: string[];
@@ -27,9 +36,13 @@ export interface Config {
     embedded: boolean;
     publicUrl: string;
     poolSize: number;
+    /** FDFS_GROUP: the group avatars are stored in; the tracker chooses when unset */
+    group: string | undefined;
     dev: { trackerPort: number; storagePort: number; httpPort: number; dataDir: string };
   };
   stagingDir: string;
+  /** Where accepted originals wait for a worker: `stagingDir` (one shared disk) or FastDFS (`stagingDir` is then only the API's own temp). */
+  stagingBackend: ParsedEnv['STAGING_BACKEND'];
   limits: { maxUploadBytes: number; maxInputPixels: number; maxImageSide: number; maxImageFrames: number; maxJpegScans: number };
   avatar: { sizes: number[]; format: ParsedEnv['AVATAR_FORMAT'] };
   worker: {
@@ -95,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && e.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: the development secret cannot be used in production');
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) problems.push('JWT_SECRET: set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS/ES/EdDSA), not both');
   if (e.UPLOAD_TOKEN_SECRET && e.UPLOAD_TOKEN_SECRET === e.JWT_SECRET) problems.push('UPLOAD_TOKEN_SECRET: must differ from JWT_SECRET');
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) problems.push('REDIS_CLUSTER_NODES: set either REDIS_URL (one server) or REDIS_CLUSTER_NODES (a cluster), not both');
   if (e.FDFS_TRACKERS && !e.FDFS_PUBLIC_URL) problems.push('FDFS_PUBLIC_URL: required when FDFS_TRACKERS is set');
   // Node caps the header wait at the whole-request timeout (body timeout + 15 s): a longer value would be silently cut
   if (e.HEADERS_TIMEOUT_MS > e.UPLOAD_BODY_TIMEOUT_MS + 15_000) problems.push(`HEADERS_TIMEOUT_MS: at most UPLOAD_BODY_TIMEOUT_MS + 15000 (${e.UPLOAD_BODY_TIMEOUT_MS + 15_000})`);
@@ -111,15 +125,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { host: e.HOST, port: e.PORT, trustProxy: e.TRUST_PROXY, bodyTimeoutMs: e.UPLOAD_BODY_TIMEOUT_MS, headersTimeoutMs: e.HEADERS_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    databaseListenUrl: e.DATABASE_LISTEN_URL ?? e.DATABASE_URL,
+    redis: {
+      url: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      cluster: e.REDIS_CLUSTER_NODES,
+      // BullMQ's scripts and MULTIs touch several keys of a queue at once; a cluster only runs
+      // them when all hash to one slot, which the braces (a hash tag) make them do
+      prefix: e.REDIS_CLUSTER_NODES ? `{${e.REDIS_PREFIX}}` : e.REDIS_PREFIX,
+    },
     fastdfs: {
       trackers: e.FDFS_TRACKERS ?? [`127.0.0.1:${e.FDFS_DEV_TRACKER_PORT}`],
       embedded: e.FDFS_TRACKERS === undefined,
       publicUrl: withTrailingSlash(e.FDFS_PUBLIC_URL ?? `http://127.0.0.1:${e.FDFS_DEV_HTTP_PORT}/`),
       poolSize: e.FDFS_POOL_SIZE,
+      group: e.FDFS_GROUP,
       dev: { trackerPort: e.FDFS_DEV_TRACKER_PORT, storagePort: e.FDFS_DEV_STORAGE_PORT, httpPort: e.FDFS_DEV_HTTP_PORT, dataDir: path.resolve(e.FDFS_DEV_DATA_DIR) },
     },
     stagingDir: path.resolve(e.STAGING_DIR),
+    stagingBackend: e.STAGING_BACKEND,
     limits: { maxUploadBytes: e.MAX_UPLOAD_BYTES, maxInputPixels: e.MAX_INPUT_PIXELS, maxImageSide: e.MAX_IMAGE_SIDE, maxImageFrames: e.MAX_IMAGE_FRAMES, maxJpegScans: e.MAX_JPEG_SCANS },
     avatar: { sizes: e.AVATAR_SIZES, format: e.AVATAR_FORMAT },
     worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, metricsPort: e.WORKER_METRICS_PORT, renderTimeoutSeconds: e.RENDER_TIMEOUT_SECONDS },

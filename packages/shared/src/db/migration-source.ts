@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { initialSchema } from './migrations/001-initial-schema.js';
 import { consoleIndexes } from './migrations/002-console-indexes.js';
+import { stagedOriginals } from './migrations/003-staged-originals.js';
 
 export interface SchemaTables {
   users: string;
@@ -15,7 +16,7 @@ export class AppMigrationSource implements Knex.MigrationSource<string> {
   constructor(private readonly tables: SchemaTables) {}
 
   private migrations(): Record<string, Knex.Migration> {
-    return { '001-initial-schema': initialSchema(this.tables), '002-console-indexes': consoleIndexes };
+    return { '001-initial-schema': initialSchema(this.tables), '002-console-indexes': consoleIndexes, '003-staged-originals': stagedOriginals };
   }
 
   getMigrations(): Promise<string[]> {

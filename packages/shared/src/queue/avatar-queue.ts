@@ -4,7 +4,11 @@ import { z } from 'zod';
 export const AVATAR_QUEUE = 'avatar-process';
 export const CLEANUP_QUEUE = 'avatar-cleanup';
 
-export const processAvatarJobSchema = z.object({ uploadId: z.uuid() });
+export const processAvatarJobSchema = z.object({
+  uploadId: z.uuid(),
+  /** The id of the POST that accepted the upload, on every worker log line for it; absent on an outbox re-enqueue. */
+  requestId: z.string().min(1).max(200).optional(),
+});
 export type ProcessAvatarJob = z.infer<typeof processAvatarJobSchema>;
 
 export const deleteFilesJobSchema = z.object({

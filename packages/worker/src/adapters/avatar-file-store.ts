@@ -11,7 +11,11 @@ export interface StoredVariant {
  * as its slaves (`…/name_256.webp`), so one file id names the set.
  */
 export class AvatarFileStore {
-  constructor(private readonly client: FastdfsClient) {}
+  constructor(
+    private readonly client: FastdfsClient,
+    /** Pins masters (and so their slaves) to this group; the tracker chooses when undefined. */
+    private readonly group?: string,
+  ) {}
 
   /**
    * Stores the set; if any part fails, removes what was stored before rethrowing.
@@ -22,7 +26,7 @@ export class AvatarFileStore {
   async storeSet(variants: readonly RenderedVariant[], onMasterStored?: (masterFileId: string) => Promise<void>): Promise<StoredVariant[]> {
     const [master, ...slaves] = [...variants].sort((a, b) => b.size - a.size);
     if (!master) throw new Error('no variants to store');
-    const masterId = await this.client.upload(master.data, { ext: master.ext });
+    const masterId = await this.client.upload(master.data, { ext: master.ext, group: this.group });
     if (onMasterStored) {
       try {
         await onMasterStored(masterId);

@@ -1,9 +1,25 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, removeIfPresent } from '@avatar/shared';
 
-/** The worker's side of staging: reads originals the API wrote, and removes them when done. */
-export class StagedOriginals {
+/**
+ * The worker's side of staging: reads originals the API staged, removes them when done, and
+ * tells the sweeper which ones exist. A reference is a path (`LocalStagedOriginals`) or a
+ * FastDFS file id (`FastdfsStagedOriginals`), as the upload row records it.
+ */
+export interface StagedOriginalStore {
+  /** The original's bytes; `staged_file_missing` when it is gone. */
+  read(ref: string): Promise<Buffer>;
+  /** Removes an original; one already gone is fine. */
+  remove(ref: string): Promise<void>;
+  /** Originals staged before `before`, whether or not an upload names them (the sweeper decides). */
+  stagedBefore(before: Date): Promise<string[]>;
+  /** An upload names `ref`: the sweeper stops tracking it as a possible orphan. */
+  release(ref: string): Promise<void>;
+}
+
+/** Staging on a folder the API and the worker share. */
+export class StagedOriginals implements StagedOriginalStore {
   constructor(private readonly dir: string) {}
 
   async read(stagedPath: string): Promise<Buffer> {
@@ -17,6 +33,28 @@ export class StagedOriginals {
 
   async remove(stagedPath: string): Promise<void> {
     await removeIfPresent(this.inside(stagedPath));
+  }
+
+  async stagedBefore(before: Date): Promise<string[]> {
+    const dir = path.resolve(this.dir);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return [];
+    }
+    const found: string[] = [];
+    for (const name of names) {
+      const full = path.join(dir, name);
+      const info = await stat(full).catch(() => undefined);
+      if (info?.isFile() && info.mtimeMs < before.getTime()) found.push(full);
+    }
+    return found;
+  }
+
+  /** The folder itself is the record of what is staged: nothing to release. */
+  release(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Paths come from the database; still, never touch anything outside the staging folder. */

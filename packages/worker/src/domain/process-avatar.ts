@@ -13,7 +13,7 @@ import {
   type Upload,
 } from '@avatar/shared';
 import { AvatarFileStore, type StoredVariant } from '../adapters/avatar-file-store.js';
-import type { StagedOriginals } from '../adapters/staged-originals.js';
+import type { StagedOriginalStore } from '../adapters/staged-originals.js';
 import type { RenderedVariant } from '../pipeline/render-avatar.js';
 import { commitAvatar } from './commit-avatar.js';
 
@@ -21,7 +21,7 @@ export interface ProcessAvatarDeps {
   db: Db;
   tables: { users: string; userDetail: string };
   files: Pick<AvatarFileStore, 'storeSet' | 'deleteFiles'>;
-  staged: Pick<StagedOriginals, 'read' | 'remove'>;
+  staged: Pick<StagedOriginalStore, 'read' | 'remove'>;
   render: (input: Buffer) => Promise<RenderedVariant[]>;
   /** The configured variant sizes: a set known only by its master id is found again from them. */
   sizes: readonly number[];

@@ -13,27 +13,34 @@ export interface ProcessAvatarJobDeps extends ProcessAvatarDeps {
  * the failure. Permanent failures become UnrecoverableError: no retries for a bad image.
  * Once the run has claimed the upload, those records need its claim: a run whose upload
  * another run of the job took over leaves the row to that run.
+ * Every line it logs names the upload and the POST that accepted it (`reqId`), so one upload
+ * can be followed from the API's request log to `done`.
  */
 export function createProcessAvatarHandler(deps: ProcessAvatarJobDeps): (job: Job<ProcessAvatarJob>) => Promise<ProcessOutcome> {
   const journal = new UploadJournal(deps.db);
   return async (job) => {
     const parsed = processAvatarJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed job payload: ${parsed.error.message}`);
-    const { uploadId } = parsed.data;
+    const { uploadId, requestId } = parsed.data;
+    const logger = deps.logger.child(requestId === undefined ? { uploadId } : { reqId: requestId, uploadId });
+    const run = { ...deps, logger };
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     const claim = newRunClaim();
+    logger.info({ attempt }, 'processing upload');
     try {
-      if (attempt > 1) await recordMissedRetry(deps, journal, uploadId, attempt - 1, job.failedReason);
-      return await processAvatar(deps, uploadId, attempt, claim);
+      if (attempt > 1) await recordMissedRetry(run, journal, uploadId, attempt - 1, job.failedReason);
+      const outcome = await processAvatar(run, uploadId, attempt, claim);
+      logger.info({ attempt, outcome }, 'upload processed');
+      return outcome;
     } catch (error) {
       const failure = classifyFailure(error);
       const final = !failure.retry || attempt >= maxAttempts;
       const mine = claim.held ? { claim: claim.token } : {};
       if (final) {
-        await recordFailed(deps, journal, uploadId, failure, mine).catch((recordError: unknown) => {
+        await recordFailed(run, journal, uploadId, failure, mine).catch((recordError: unknown) => {
           // the outbox sweeper marks it failed once the database is back
-          deps.logger.error({ err: recordError, uploadId }, 'could not record the failure');
+          logger.error({ err: recordError }, 'could not record the failure');
         });
         throw failure.retry ? error : new UnrecoverableError(`${failure.code}: ${failure.message}`);
       }
@@ -45,7 +52,7 @@ export function createProcessAvatarHandler(deps: ProcessAvatarJobDeps): (job: Jo
           undefined,
           mine,
         )
-        .catch((recordError: unknown) => deps.logger.warn({ err: recordError, uploadId }, 'could not record the retry'));
+        .catch((recordError: unknown) => logger.warn({ err: recordError }, 'could not record the retry'));
       throw error;
     }
   };

@@ -1,17 +1,16 @@
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { UploadsRepository, originalKeepingCodes, type Db, type Logger } from '@avatar/shared';
-import type { StagedOriginals } from '../adapters/staged-originals.js';
+import type { StagedOriginalStore } from '../adapters/staged-originals.js';
 import { forEachIsolated } from './for-each-isolated.js';
 
 /**
- * Removes staged originals nobody needs: those of finished uploads, and files older than the
- * grace period that no live upload names (the API died mid-stream or before recording).
- * A failure that was the system's fault keeps its original for `failedRetentionMs` (default
- * none), so an operator can retry the upload.
+ * Removes staged originals nobody needs: those of finished uploads, and originals staged
+ * longer than the grace period ago that no live upload names (the API died mid-stream or
+ * before recording). One staged longer ago that a live upload does name is only released
+ * from the orphan watch. A failure that was the system's fault keeps its original for
+ * `failedRetentionMs` (default none), so an operator can retry the upload.
  */
 export async function sweepStaging(
-  deps: { db: Db; staged: Pick<StagedOriginals, 'remove'>; stagingDir: string; logger: Logger },
+  deps: { db: Db; staged: Pick<StagedOriginalStore, 'remove' | 'stagedBefore' | 'release'>; logger: Logger },
   options: { graceMs: number; failedRetentionMs?: number },
 ): Promise<number> {
   const uploads = new UploadsRepository(deps.db);
@@ -22,22 +21,16 @@ export async function sweepStaging(
     await uploads.update(upload.id, { stagedPath: null });
     removed++;
   });
+  // read before listing: an original recorded after this read is younger than the grace anyway
   const live = await uploads.liveStagedPaths(kept);
-  const cutoff = Date.now() - options.graceMs;
-  let names: string[];
-  try {
-    names = await readdir(deps.stagingDir);
-  } catch {
-    return removed;
-  }
-  await forEachIsolated(names, deps.logger, 'staging', (name) => name, async (name) => {
-    const full = path.join(path.resolve(deps.stagingDir), name);
-    if (live.has(full)) return;
-    const info = await stat(full).catch(() => undefined);
-    if (info?.isFile() && info.mtimeMs < cutoff) {
-      await deps.staged.remove(full);
-      removed++;
+  const candidates = await deps.staged.stagedBefore(new Date(Date.now() - options.graceMs));
+  await forEachIsolated(candidates, deps.logger, 'staging', (ref) => ref, async (ref) => {
+    if (live.has(ref)) {
+      await deps.staged.release(ref);
+      return;
     }
+    await deps.staged.remove(ref);
+    removed++;
   });
   return removed;
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { fastifyCookie, type CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@avatar/shared';
 
 /** The console's session cookie: only sent to /admin paths. */
 export const ADMIN_SESSION_COOKIE = 'avatar_admin';
@@ -15,7 +15,7 @@ export const ADMIN_COOKIE_PATH = '/admin';
  */
 export class AdminSessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     readonly ttlSeconds: number,
   ) {}

@@ -2,15 +2,14 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isIPv6 } from 'node:net';
-import type { Redis } from 'ioredis';
-import { AppError } from '@avatar/shared';
+import { AppError, type RedisClient } from '@avatar/shared';
 
 /**
  * Registers the limiter without global limits; routes opt in with `perMinuteLimit(...)`.
  * Counters live in Redis so that every API process shares them; if Redis is down the
  * limiter's error becomes a 503 like any other Redis failure.
  */
-export const rateLimitPlugin = fp(async (app: FastifyInstance, opts: { redis: Redis; prefix: string }) => {
+export const rateLimitPlugin = fp(async (app: FastifyInstance, opts: { redis: RedisClient; prefix: string }) => {
   await app.register(fastifyRateLimit, {
     global: false,
     redis: opts.redis,

@@ -63,14 +63,18 @@ export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { ap
         maxJpegScans: config.limits.maxJpegScans,
       });
     } catch (error) {
-      await deps.staging.remove(staged.path);
+      await deps.staging.discard(staged);
       throw error;
     }
 
+    // only a body the probes passed is published where the workers read it
+    const ref = await deps.staging.publish(staged);
     const { upload, replayed } = await acceptUpload(
       { journal, uploads, queue: deps.avatarQueue, removeStaged: (p) => deps.staging.remove(p), logger: request.log },
-      { userId, idempotencyKey, declaredType, staged, image },
+      { userId, requestId: request.id, idempotencyKey, declaredType, staged: { ref, sizeBytes: staged.sizeBytes, sha256: staged.sha256 }, image },
     );
+    // the row names the original now; a failure here only leaves an intent the sweeper releases
+    if (!replayed) await deps.staging.recorded(ref).catch((error: unknown) => request.log.warn({ err: error, uploadId: upload.id }, 'staging intent not released'));
     deps.apiMetrics.uploadsAccepted.inc({ replayed: String(replayed) });
     const links = uploadLinks(upload.id);
     return reply

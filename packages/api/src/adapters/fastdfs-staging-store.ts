@@ -1,0 +1,97 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { FastdfsError, type FastdfsClient } from '@avatar/fastdfs';
+import { AppError, StagedOriginalsRepository, removeIfPresent, type Db } from '@avatar/shared';
+import { receiveToFile } from './receive-to-file.js';
+import type { ReceiveOptions, StagedFile, StagingStore } from './staging-store.js';
+
+/** FastDFS extension of staged originals (at most 6 characters): tells them apart from avatars. */
+const STAGED_EXT = 'upload';
+
+/**
+ * Staging in FastDFS, so APIs and workers share no disk. A body is received into this API's
+ * own temp folder first: its size must be known before a FastDFS upload starts (a multipart
+ * part does not declare one), and the header probes need random access to it. Only a body
+ * the probes passed is uploaded, so a refused one never reaches FastDFS. Right after the
+ * upload a staging intent is written; the sweeper removes a file whose intent outlived the
+ * grace period with no live upload naming it.
+ */
+export class FastdfsStagingStore implements StagingStore {
+  private readonly intents: StagedOriginalsRepository;
+
+  constructor(
+    private readonly tempDir: string,
+    private readonly client: FastdfsClient,
+    db: Db,
+    /** Temp files older than this at start were left by a killed API and are removed. */
+    private readonly leftoverAgeMs: number,
+  ) {
+    this.intents = new StagedOriginalsRepository(db);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.tempDir, { recursive: true, mode: 0o700 });
+    const cutoff = Date.now() - this.leftoverAgeMs;
+    for (const name of await readdir(this.tempDir)) {
+      if (!name.endsWith('.upload')) continue;
+      const full = path.join(this.tempDir, name);
+      const info = await stat(full).catch(() => undefined);
+      if (info?.isFile() && info.mtimeMs < cutoff) await removeIfPresent(full);
+    }
+  }
+
+  receive(source: Readable, options: ReceiveOptions): Promise<StagedFile> {
+    return receiveToFile(this.tempDir, source, options);
+  }
+
+  async discard(file: StagedFile): Promise<void> {
+    await removeIfPresent(file.path);
+  }
+
+  async publish(file: StagedFile, signal?: AbortSignal): Promise<string> {
+    try {
+      const fileId = await this.client.upload({ stream: createReadStream(file.path), size: file.sizeBytes }, { ext: STAGED_EXT, signal });
+      try {
+        await this.intents.record(fileId);
+      } catch (error) {
+        await this.client.delete(fileId).catch(() => undefined);
+        throw error;
+      }
+      return fileId;
+    } catch (error) {
+      throw new AppError('service_unavailable', 'The upload could not be staged; try again', { cause: error });
+    } finally {
+      await removeIfPresent(file.path);
+    }
+  }
+
+  async recorded(fileId: string): Promise<void> {
+    await this.intents.forget(fileId);
+  }
+
+  async has(fileId: string): Promise<boolean> {
+    try {
+      await this.client.fileInfo(fileId);
+      return true;
+    } catch (error) {
+      if (isGone(error)) return false;
+      throw error;
+    }
+  }
+
+  async remove(fileId: string): Promise<void> {
+    try {
+      await this.client.delete(fileId);
+    } catch (error) {
+      if (!isGone(error)) throw error;
+    }
+    await this.intents.forget(fileId);
+  }
+}
+
+/** Missing, or not a FastDFS file id at all (a path left by the local backend). */
+function isGone(error: unknown): boolean {
+  return error instanceof FastdfsError && (error.notFound || error.kind === 'invalid_argument');
+}
