@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import { SUPERVISOR_MESSAGES } from '@avatar/shared';
+import { SUPERVISED_ENV, SUPERVISOR_MESSAGES } from '@avatar/shared';
 import { labelFor, relayLines } from './labelled-output.js';
 
 export interface ChildSpec {
@@ -59,7 +59,7 @@ export class SupervisedChild {
   static start(spec: ChildSpec, options: ChildOptions): SupervisedChild {
     const child = spawn(process.execPath, ['--import', tsxLoader, spec.entry], {
       cwd: options.cwd,
-      env: options.env,
+      env: { ...options.env, [SUPERVISED_ENV]: '1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     if (spec.niceness && child.pid !== undefined) {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
-import { SAME_REQUEST_WINDOW_MS, SUPERVISOR_MESSAGES } from '../src/index.js';
+import { SAME_REQUEST_WINDOW_MS, SUPERVISED_ENV, SUPERVISOR_MESSAGES } from '../src/index.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/stop-never-ends.ts', import.meta.url));
 
@@ -23,10 +23,10 @@ const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Runs the fixture entry as a real process (signals cannot be tried on the test's own process);
  * `supervised` gives it an IPC channel, as `pnpm start` gives its children.
  */
-function startFixture(timeoutMs: number, { supervised = false } = {}) {
+function startFixture(timeoutMs: number, { supervised = false, ipc = supervised }: { supervised?: boolean; ipc?: boolean } = {}) {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fixture], {
-    env: { ...process.env, STOP_TIMEOUT_MS: String(timeoutMs) },
-    stdio: supervised ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, STOP_TIMEOUT_MS: String(timeoutMs), ...(supervised ? { [SUPERVISED_ENV]: '1' } : {}) },
+    stdio: ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
   });
   started.push(child);
   let output = '';
@@ -106,6 +106,16 @@ it('under a supervisor, signals are left to it: the process stops on its "stop" 
   await f.waitForLine('fixture stopping');
   expect(f.output()).toContain('"trigger":"supervisor"');
   // the fixture's stop never ends: its own timeout still applies under a supervisor
+  expect(await f.exited).toBe(1);
+});
+
+it('a parent with an IPC channel that is not the supervisor (PM2 fork mode) gets the usual signal handling', async () => {
+  const f = startFixture(300, { ipc: true });
+  await f.waitForLine('fixture ready');
+  f.child.kill('SIGINT');
+  await f.waitForLine('fixture stopping');
+  expect(f.count('its supervisor stops it in turn')).toBe(0);
+  expect(f.output()).toContain('"trigger":"SIGINT"');
   expect(await f.exited).toBe(1);
 });
 

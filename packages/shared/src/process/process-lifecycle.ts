@@ -49,9 +49,16 @@ export const SUPERVISOR_MESSAGES = {
   stop: 'stop',
 } as const;
 
-/** Under a supervisor while the IPC channel it opened (`pnpm start`) is open. */
+/**
+ * Set by `pnpm start`'s supervisor on its children. An IPC channel alone is not enough to
+ * hand shutdown to the parent: process managers that fork with one (PM2's fork mode) stop a
+ * process with SIGINT and expect it to act on it.
+ */
+export const SUPERVISED_ENV = 'AVATAR_SUPERVISED';
+
+/** Under `pnpm start`'s supervisor while the IPC channel it opened is open. */
 function isSupervised(): boolean {
-  return process.connected === true;
+  return process.connected === true && process.env[SUPERVISED_ENV] === '1';
 }
 
 /**
