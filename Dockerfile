@@ -9,6 +9,6 @@ COPY packages ./packages
 COPY scripts ./scripts
 COPY tsconfig.base.json tsconfig.json ./
 RUN pnpm install --frozen-lockfile --prod
-# the staging volume is mounted here; it must be writable by the unprivileged user
-RUN mkdir -p /staging && chown node:node /staging
+# no shared staging volume: with STAGING_BACKEND=fastdfs the API only keeps a body it is
+# receiving in its own temp folder (STAGING_DIR, /tmp/staging in compose), created at start
 USER node
