@@ -72,3 +72,27 @@ export async function settleFiles(db: Db, dataDir: string, timeoutMs: number): P
   }, 500).catch(() => undefined);
   return last ?? compareFiles(db, dataDir);
 }
+
+export interface AvatarRuleBreak {
+  userId: number;
+  avatarUploadId: string | null;
+  newestDone: string | null;
+}
+
+/**
+ * Users whose avatar is not what commit-avatar leaves once everything is terminal: their
+ * newest upload, by (created_at, id), that ended `done` (none when none did). Every upload row
+ * counts, also one whose client never heard the answer: commit-avatar sees all of them.
+ */
+export async function avatarRuleBreaks(db: Db): Promise<AvatarRuleBreak[]> {
+  const result = await db.raw<{ rows: Array<{ user_id: string; avatar_upload_id: string | null; newest_done: string | null }> }>(
+    // from users: a user_detail row only appears with a first avatar, and a missing one is a break too
+    `select us.id as user_id, d.avatar_upload_id, n.id as newest_done
+       from users us
+       left join user_detail d on d.user_id = us.id
+       left join lateral (select u.id from uploads u where u.user_id = us.id and u.status = 'done' order by u.created_at desc, u.id desc limit 1) n on true
+      where d.avatar_upload_id is distinct from n.id
+      order by us.id`,
+  );
+  return result.rows.map((r) => ({ userId: Number(r.user_id), avatarUploadId: r.avatar_upload_id, newestDone: r.newest_done }));
+}

@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { startRealFastdfs, type RealFastdfs } from '@avatar/fastdfs/testing';
 import { AVATAR_QUEUE, CLEANUP_QUEUE, UserDetailRepository, type Db } from '@avatar/shared';
-import { createTestDatabase, createTestRedis, type TestDatabase } from '@avatar/shared/testing';
+import { createTestDatabase, createTestRedis, startRedisCluster, type TestDatabase, type TestRedisCluster } from '@avatar/shared/testing';
 import { killHard, sparePort, startEntry, startProcess, waitFor, type ChildProcessHandle } from './processes.js';
 
 export const JWT_SECRET = 'fault-tests-secret-0123456789';
@@ -24,6 +24,8 @@ export interface FaultSystemOptions {
   users?: number;
   /** Run a test-owned redis-server with AOF (appendfsync always) on a spare port, so the test may stop it. */
   ownRedis?: boolean;
+  /** Run a test-owned 3-master Redis Cluster (`startRedisCluster`): processes get REDIS_CLUSTER_NODES, no REDIS_URL. */
+  redisCluster?: boolean;
   /** Extra settings for every API and worker process. */
   env?: Record<string, string>;
   /**
@@ -44,20 +46,23 @@ export interface FaultSystem {
   /** The real FastDFS (`fastdfs: 'real'`), to stop, kill and start its servers. */
   realFastdfs: RealFastdfs | undefined;
   stagingDir: string;
+  /** One server's URL; with `redisCluster`, the first node's (processes get REDIS_CLUSTER_NODES). */
   redisUrl: string;
+  redisCluster: TestRedisCluster | undefined;
   redisPrefix: string;
   /** The environment every API and worker process gets. */
   env: Record<string, string>;
   token(userId: number): string;
   /** Dev server only: starts (or restarts, same ports and folder) the FastDFS dev server. */
   startStorage(): Promise<ChildProcessHandle>;
+  /** `extra` may set another PORT (and STAGING_DIR) to run several APIs side by side. */
   startApi(extra?: Record<string, string>): Promise<ChildProcessHandle>;
   startWorker(extra?: Record<string, string>): Promise<ChildProcessHandle>;
   /** Own redis only: starts (or restarts, same folder and port) the test's redis-server. */
   startRedis(): Promise<ChildProcessHandle>;
   /** BullMQ job counts for the avatar and cleanup queues under the test's prefix. */
   jobCounts(queue?: 'avatar' | 'cleanup'): Promise<JobCounts>;
-  /** Kills every process it started (and closes the real FastDFS), drops the database, deletes Redis keys and the temp folder. */
+  /** Kills every process it started (and closes the real FastDFS and the Redis Cluster), drops the database, deletes Redis keys and the temp folder. */
   cleanup(): Promise<void>;
 }
 
@@ -79,12 +84,15 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
   let tdb: TestDatabase | undefined;
   let redisKeysCleanup: (() => Promise<void>) | undefined;
   let realFastdfs: RealFastdfs | undefined;
+  let redisCluster: TestRedisCluster | undefined;
   try {
     tdb = await createTestDatabase();
     const users = Array.from({ length: options.users ?? 10 }, (_, i) => ({ id: i + 1, username: `fault${i + 1}` }));
     await new UserDetailRepository(tdb.db, { users: 'users', userDetail: 'user_detail' }).ensureUsers(users);
     if (options.fastdfs === 'real') realFastdfs = await startRealFastdfs();
+    if (options.redisCluster) redisCluster = await startRedisCluster();
   } catch (error) {
+    await realFastdfs?.close();
     await tdb?.drop().catch(() => undefined);
     await rm(root, { recursive: true, force: true });
     throw error;
@@ -95,7 +103,10 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
   let redisPrefix: string;
   let redisPort: number | undefined;
   const redisDir = path.join(root, 'redis');
-  if (options.ownRedis) {
+  if (redisCluster) {
+    redisUrl = `redis://${redisCluster.nodes.split(',')[0]}`;
+    redisPrefix = 'fault';
+  } else if (options.ownRedis) {
     redisPort = await sparePort();
     await mkdir(redisDir);
     redisUrl = `redis://127.0.0.1:${redisPort}`;
@@ -113,7 +124,7 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
     HOST: '127.0.0.1',
     PORT: String(apiPort),
     DATABASE_URL: tdb.url,
-    REDIS_URL: redisUrl,
+    ...(redisCluster ? { REDIS_CLUSTER_NODES: redisCluster.nodes } : { REDIS_URL: redisUrl }),
     REDIS_PREFIX: redisPrefix,
     FDFS_TRACKERS: realFastdfs?.trackers ?? `127.0.0.1:${trackerPort}`,
     // the real server has no HTTP: the URL only goes into the recorded avatar URLs
@@ -146,6 +157,7 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
     realFastdfs,
     stagingDir,
     redisUrl,
+    redisCluster,
     redisPrefix,
     env,
     token: (userId) => signToken(userId),
@@ -160,11 +172,12 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
       return handle;
     },
     async startApi(extra = {}) {
-      const handle = startEntry('api', 'packages/api/src/start/api.ts', { ...env, ...extra }, logFile('api'));
+      const processEnv = { ...env, ...extra };
+      const handle = startEntry('api', 'packages/api/src/start/api.ts', processEnv, logFile('api'));
       handles.push(handle);
       await waitFor('the API', 30_000, async () => {
         if (!handle.isRunning()) throw new Error(`api exited: ${(await handle.log()).slice(-2000)}`);
-        const response = await fetch(`${apiUrl}/health/live`, { signal: AbortSignal.timeout(2_000) });
+        const response = await fetch(`http://127.0.0.1:${processEnv.PORT}/health/live`, { signal: AbortSignal.timeout(2_000) });
         return response.status === 200;
       });
       return handle;
@@ -203,8 +216,11 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
       return handle;
     },
     async jobCounts(queue = 'avatar') {
-      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-      const q = new Queue(queue === 'avatar' ? AVATAR_QUEUE : CLEANUP_QUEUE, { connection, prefix: redisPrefix });
+      const connection = redisCluster
+        ? new Cluster(redisCluster.ports.map((port) => ({ host: '127.0.0.1', port })), { redisOptions: { maxRetriesPerRequest: null } })
+        : new Redis(redisUrl, { maxRetriesPerRequest: null });
+      // the product's cluster prefix is a hash tag (see load-config)
+      const q = new Queue(queue === 'avatar' ? AVATAR_QUEUE : CLEANUP_QUEUE, { connection, prefix: redisCluster ? `{${redisPrefix}}` : redisPrefix });
       try {
         const c = await q.getJobCounts('active', 'waiting', 'delayed', 'completed', 'failed', 'prioritized');
         return { active: c.active ?? 0, waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 };
@@ -216,6 +232,7 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
     async cleanup() {
       await Promise.all(handles.map((h) => killHard(h)));
       await realFastdfs?.close();
+      await redisCluster?.close();
       await tdb?.drop().catch((error: unknown) => console.error('could not drop the test database', error));
       await redisKeysCleanup?.().catch((error: unknown) => console.error('could not delete the test Redis keys', error));
       if (process.env.KEEP_FAULT_LOGS) console.error(`fault logs kept in ${logDir}`);
