@@ -9,3 +9,4 @@ export * from './logger.js';
 export * from './demo-users.js';
 export * from './process/process-lifecycle.js';
 export * from './fs/remove-if-present.js';
+export * from './staging/fastdfs-staged-files.js';

@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { FastdfsError, type FastdfsClient } from '@avatar/fastdfs';
-import { AppError, StagedOriginalsRepository, removeIfPresent, type Db } from '@avatar/shared';
+import type { FastdfsClient } from '@avatar/fastdfs';
+import { AppError, FastdfsStagedFiles, removeIfPresent, type Db } from '@avatar/shared';
 import { receiveToFile } from './receive-to-file.js';
 import type { ReceiveOptions, StagedFile, StagingStore } from './staging-store.js';
 
@@ -19,7 +19,7 @@ const STAGED_EXT = 'upload';
  * grace period with no live upload naming it.
  */
 export class FastdfsStagingStore implements StagingStore {
-  private readonly intents: StagedOriginalsRepository;
+  private readonly staged: FastdfsStagedFiles;
 
   constructor(
     private readonly tempDir: string,
@@ -28,7 +28,7 @@ export class FastdfsStagingStore implements StagingStore {
     /** Temp files older than this at start were left by a killed API and are removed. */
     private readonly leftoverAgeMs: number,
   ) {
-    this.intents = new StagedOriginalsRepository(db);
+    this.staged = new FastdfsStagedFiles(client, db);
   }
 
   async init(): Promise<void> {
@@ -54,7 +54,7 @@ export class FastdfsStagingStore implements StagingStore {
     try {
       const fileId = await this.client.upload({ stream: createReadStream(file.path), size: file.sizeBytes }, { ext: STAGED_EXT, signal });
       try {
-        await this.intents.record(fileId);
+        await this.staged.intents.record(fileId);
       } catch (error) {
         await this.client.delete(fileId).catch(() => undefined);
         throw error;
@@ -68,30 +68,14 @@ export class FastdfsStagingStore implements StagingStore {
   }
 
   async recorded(fileId: string): Promise<void> {
-    await this.intents.forget(fileId);
+    await this.staged.intents.forget(fileId);
   }
 
-  async has(fileId: string): Promise<boolean> {
-    try {
-      await this.client.fileInfo(fileId);
-      return true;
-    } catch (error) {
-      if (isGone(error)) return false;
-      throw error;
-    }
+  has(fileId: string): Promise<boolean> {
+    return this.staged.has(fileId);
   }
 
-  async remove(fileId: string): Promise<void> {
-    try {
-      await this.client.delete(fileId);
-    } catch (error) {
-      if (!isGone(error)) throw error;
-    }
-    await this.intents.forget(fileId);
+  remove(fileId: string): Promise<void> {
+    return this.staged.remove(fileId);
   }
-}
-
-/** Missing, or not a FastDFS file id at all (a path left by the local backend). */
-function isGone(error: unknown): boolean {
-  return error instanceof FastdfsError && (error.notFound || error.kind === 'invalid_argument');
 }

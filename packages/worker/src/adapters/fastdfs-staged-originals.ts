@@ -1,5 +1,5 @@
-import { FastdfsError, type FastdfsClient } from '@avatar/fastdfs';
-import { AppError, StagedOriginalsRepository, type Db } from '@avatar/shared';
+import type { FastdfsClient } from '@avatar/fastdfs';
+import { AppError, FastdfsStagedFiles, type Db } from '@avatar/shared';
 import type { StagedOriginalStore } from './staged-originals.js';
 
 /** Intents looked at per sweep; the rest wait for the next one. */
@@ -10,40 +10,30 @@ const SWEEP_BATCH = 500;
  * staged is known from the `staged_originals` intents the API writes next to each upload.
  */
 export class FastdfsStagedOriginals implements StagedOriginalStore {
-  private readonly intents: StagedOriginalsRepository;
+  private readonly staged: FastdfsStagedFiles;
 
   constructor(private readonly client: FastdfsClient, db: Db) {
-    this.intents = new StagedOriginalsRepository(db);
+    this.staged = new FastdfsStagedFiles(client, db);
   }
 
   async read(fileId: string): Promise<Buffer> {
     try {
       return await this.client.download(fileId);
     } catch (error) {
-      if (isGone(error)) throw new AppError('staged_file_missing', 'The staged original is gone', { cause: error });
+      if (FastdfsStagedFiles.isGone(error)) throw new AppError('staged_file_missing', 'The staged original is gone', { cause: error });
       throw error;
     }
   }
 
-  async remove(fileId: string): Promise<void> {
-    try {
-      await this.client.delete(fileId);
-    } catch (error) {
-      if (!isGone(error)) throw error;
-    }
-    await this.intents.forget(fileId);
+  remove(fileId: string): Promise<void> {
+    return this.staged.remove(fileId);
   }
 
   stagedBefore(before: Date): Promise<string[]> {
-    return this.intents.recordedBefore(before, SWEEP_BATCH);
+    return this.staged.intents.recordedBefore(before, SWEEP_BATCH);
   }
 
   async release(fileId: string): Promise<void> {
-    await this.intents.forget(fileId);
+    await this.staged.intents.forget(fileId);
   }
-}
-
-/** Missing, or not a FastDFS file id at all (a path left by the local backend): nothing to read or delete. */
-function isGone(error: unknown): boolean {
-  return error instanceof FastdfsError && (error.notFound || error.kind === 'invalid_argument');
 }
