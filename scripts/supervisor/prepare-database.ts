@@ -1,4 +1,4 @@
-import { createDb, demoUsers, migrateToLatest, UserDetailRepository, type Config } from '@avatar/shared';
+import { createDb, demoUsers, migrateToLatest, Repositories, type Config } from '@avatar/shared';
 
 /** Done once by `pnpm start` before any process starts: the database, its schema and (outside production) the demo users. */
 export async function prepareDatabase(config: Config): Promise<void> {
@@ -6,7 +6,7 @@ export async function prepareDatabase(config: Config): Promise<void> {
   const db = createDb({ databaseUrl: config.databaseUrl, poolMax: 2 });
   try {
     await migrateToLatest(db, config.tables);
-    if (config.env !== 'production') await new UserDetailRepository(db, config.tables).ensureUsers(demoUsers);
+    if (config.env !== 'production') await new Repositories(db, config.tables).userDetail.ensureUsers(demoUsers);
   } finally {
     await db.destroy();
   }

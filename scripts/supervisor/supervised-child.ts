@@ -22,8 +22,12 @@ export interface ChildOptions {
   env: NodeJS.ProcessEnv;
 }
 
-/** tsx's ESM loader, resolved once: children run `node --import tsx <entry>`, with no tsx wrapper process to relay signals twice. */
-const tsxLoader = import.meta.resolve('tsx');
+/**
+ * How a child runs its TypeScript entry, as `pnpm start:<name>` does: workspace packages from
+ * their sources (the "source" export condition; plain `node` on a build reads dist/), through
+ * tsx's ESM loader, resolved once: `node --import tsx`, with no tsx wrapper process to relay signals twice.
+ */
+const sourceNodeArgs = ['--conditions=source', '--import', import.meta.resolve('tsx')];
 
 /**
  * One entry run as a child process: in the supervisor's process group (so a SIGKILL to the
@@ -57,7 +61,7 @@ export class SupervisedChild {
   }
 
   static start(spec: ChildSpec, options: ChildOptions): SupervisedChild {
-    const child = spawn(process.execPath, ['--import', tsxLoader, spec.entry], {
+    const child = spawn(process.execPath, [...sourceNodeArgs, spec.entry], {
       cwd: options.cwd,
       env: { ...options.env, [SUPERVISED_ENV]: '1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

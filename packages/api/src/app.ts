@@ -4,12 +4,10 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { AppDeps } from './deps.js';
 import { createApiMetrics } from './metrics.js';
 import { adminAuthPlugin } from './plugins/app/admin-auth.js';
-import { AdminSessionStore } from './plugins/app/admin-session.js';
 import { authenticatePlugin } from './plugins/app/authenticate.js';
 import { drainPlugin } from './plugins/app/drain.js';
 import { uploadAccessPlugin } from './plugins/app/upload-access.js';
 import { corsPlugin } from './plugins/external/cors.js';
-import { createUploadTokens } from './domain/upload-token.js';
 import { tryItRoutes } from './routes/pages/try-it.js';
 import { answerClientError, errorHandlerPlugin, sendProblem, toAppError } from './plugins/app/error-handler.js';
 import { docsPlugin } from './plugins/external/docs.js';
@@ -27,9 +25,9 @@ import { postAvatarRoute } from './routes/uploads/post-avatar.js';
 import { getAvatarRoute } from './routes/users/get-avatar.js';
 
 /**
- * Builds the HTTP app from its dependencies; no globals, so tests build one per file and
- * call it with `inject` or over a real socket. Third-party plugins first, then the app's
- * own, then the routes.
+ * Builds the HTTP app from its dependencies (built once by `createApiDeps`); no globals, so
+ * tests build one per file and call it with `inject` or over a real socket. Third-party
+ * plugins first, then the app's own, then the routes, each given the dependencies it uses.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
@@ -64,27 +62,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(multipartPlugin, { limits: config.limits });
   await app.register(rateLimitPlugin, { redis: deps.redis, prefix: config.redis.prefix });
   await app.register(authenticatePlugin, { failuresPerIp: config.rateLimit.authFailuresPerIp });
-  const adminSessions = new AdminSessionStore(deps.redis, config.redis.prefix, config.auth.adminSessionTtlSeconds);
-  await app.register(adminAuthPlugin, { adminPassword: config.auth.adminPassword, failuresPerIp: config.rateLimit.adminAuthFailuresPerIp, sessions: adminSessions });
+  await app.register(adminAuthPlugin, { adminPassword: config.auth.adminPassword, failuresPerIp: config.rateLimit.adminAuthFailuresPerIp, sessions: deps.adminSessions });
   await app.register(drainPlugin);
-  const uploadTokens = createUploadTokens(config.uploadTokens);
-  await app.register(uploadAccessPlugin, { tokens: uploadTokens });
+  await app.register(uploadAccessPlugin, { tokens: deps.uploadTokens });
 
   app.addHook('onResponse', async (request, reply) => {
     apiMetrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
-    if (request.routeOptions.url === '/v1/users/:userId/avatar' && request.method === 'POST' && reply.statusCode >= 400) {
-      apiMetrics.uploadsRefused.inc({ code: String(reply.getHeader('x-error-code') ?? reply.statusCode) });
-    }
   });
 
   await app.register(async (v1) => {
     v1.setValidatorCompiler(validatorCompiler);
     v1.setSerializerCompiler(serializerCompiler);
-    await postAvatarRoute(v1, { ...deps, apiMetrics, uploadTokens });
-    await getUploadRoute(v1, { ...deps, uploadTokens });
+    await postAvatarRoute(v1, { ...deps, apiMetrics });
+    await getUploadRoute(v1, deps);
     await getUploadEventsRoute(v1, deps);
     await getAvatarRoute(v1, deps);
   });
@@ -93,7 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await metricsRoute(ops, deps);
   });
   await app.register(async (admin) => queueDashboardRoutes(admin, deps));
-  await app.register(async (admin) => adminConsoleRoutes(admin, { ...deps, sessions: adminSessions }));
+  await app.register(async (admin) => adminConsoleRoutes(admin, deps));
   await app.register(async (pages) => tryItRoutes(pages, { filesPublicUrl: config.fastdfs.publicUrl }));
   return app;
 }

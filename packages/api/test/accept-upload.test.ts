@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, Queue } from 'bullmq';
-import { AppError, UploadJournal, UploadsRepository, createLogger, type ProcessAvatarJob } from '@avatar/shared';
+import { AppError, createLogger, type ProcessAvatarJob } from '@avatar/shared';
 import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
 import { acceptUpload, type AcceptUploadDeps } from '../src/domain/accept-upload.js';
 
@@ -29,8 +30,8 @@ afterAll(async () => {
 
 function deps(queue: QueueDouble, removed: string[]): AcceptUploadDeps {
   return {
-    journal: new UploadJournal(tdb.db),
-    uploads: new UploadsRepository(tdb.db),
+    journal: tdb.repos.journal,
+    uploads: tdb.repos.uploads,
     queue,
     removeStaged: async (p) => {
       removed.push(p);
@@ -64,5 +65,27 @@ describe('acceptUpload when the enqueue fails', () => {
     expect(queue.jobs.has(upload.id)).toBe(true);
     expect((await tdb.db('uploads').where({ id: upload.id }).first()).status).toBe('queued');
     expect(removed).toEqual([]);
+  });
+});
+
+describe('acceptUpload when a concurrent request with the same Idempotency-Key wins the insert', () => {
+  it('answers as the winner did (replayed) and removes its own staged copy', async () => {
+    const key = randomUUID();
+    const winner = await tdb.repos.journal.accept({
+      id: randomUUID(), userId: 1, idempotencyKey: key, declaredType: 'image/jpeg', detectedType: 'image/jpeg',
+      sizeBytes: 10, sha256: 'abc', width: 10, height: 10, stagedPath: '/staging/winner.upload',
+    });
+    // the first look finds nothing, as when the winner had not committed yet
+    let looks = 0;
+    const uploads: AcceptUploadDeps['uploads'] = Object.assign(Object.create(tdb.repos.uploads) as AcceptUploadDeps['uploads'], {
+      findByIdempotencyKey: async (userId: number, idempotencyKey: string) => (++looks === 1 ? undefined : tdb.repos.uploads.findByIdempotencyKey(userId, idempotencyKey)),
+    });
+    const removed: string[] = [];
+    const queue = failingQueue(false);
+    const { upload, replayed } = await acceptUpload({ ...deps(queue, removed), uploads }, { ...input('/staging/loser.upload'), idempotencyKey: key });
+    expect({ id: upload.id, replayed }).toEqual({ id: winner.id, replayed: true });
+    expect(looks).toBe(2);
+    expect(removed).toEqual(['/staging/loser.upload']);
+    expect(await tdb.db('uploads').where({ idempotency_key: key }).count<Array<{ count: string }>>({ count: '*' }).first()).toEqual({ count: '1' });
   });
 });

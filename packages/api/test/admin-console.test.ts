@@ -3,7 +3,7 @@ import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
-import { AVATAR_QUEUE, CLEANUP_QUEUE, UploadJournal, UploadStatsRepository, isAppError, jobNames, type Db, type UploadStatus } from '@avatar/shared';
+import { AVATAR_QUEUE, CLEANUP_QUEUE, isAppError, jobNames, type Db, type UploadStatus } from '@avatar/shared';
 import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
 import { retryFailedUpload } from '../src/domain/retry-upload.js';
 import { fillMinutes, loadOverview } from '../src/domain/upload-stats.js';
@@ -92,7 +92,7 @@ describe('the console stats queries', () => {
       { createdAt: new Date(now.getTime() + min), status: 'failed', errorCode: 'internal_error' },
     ]);
 
-    const overview = await loadOverview({ db: tdb.db, queues: [] }, now);
+    const overview = await loadOverview({ stats: tdb.repos.stats, queues: [] }, now);
     expect(overview.lastHour).toEqual({ queued: 1, processing: 0, retrying: 0, done: 3, failed: 3, superseded: 0 });
     expect(overview.lastDay).toEqual({ queued: 1, processing: 0, retrying: 0, done: 7, failed: 5, superseded: 0 });
     expect(overview.topFailures).toEqual([{ code: 'storage_unavailable', count: 4 }, { code: 'image_undecodable', count: 1 }]);
@@ -109,7 +109,7 @@ describe('the console stats queries', () => {
     const rows: Row[] = Array.from({ length: 23 }, (_, i) => ({ createdAt: new Date(at.getTime() + Math.floor(i / 4) * 1000), userId: 4242, status: i % 3 === 0 ? 'failed' : 'done' }));
     const ids = await insertUploads(tdb.db, rows);
     await insertUploads(tdb.db, [{ createdAt: at, userId: 4243 }]);
-    const stats = new UploadStatsRepository(tdb.db);
+    const stats = tdb.repos.stats;
 
     const walk = async (filter: { userId?: number; status?: UploadStatus }): Promise<string[]> => {
       const seen: string[] = [];
@@ -174,7 +174,7 @@ describe('the console queries use indexes', () => {
   }
 
   it('counts, buckets, top codes and pages without a sequential scan', async () => {
-    const stats = new UploadStatsRepository(tdb.db);
+    const stats = tdb.repos.stats;
     const now = new Date();
     const hourAgo = new Date(now.getTime() - 3_600_000);
     const dayAgo = new Date(now.getTime() - 86_400_000);
@@ -231,7 +231,7 @@ describe('the operator console over HTTP', () => {
     const id = randomUUID();
     const stagedPath = path.join(system.stagingDir, `${id}.upload`);
     if (options.keepOriginal !== false) await writeFile(stagedPath, 'original');
-    const journal = new UploadJournal(system.db);
+    const journal = system.repos.journal;
     await journal.accept({ id, userId: options.userId ?? 1, idempotencyKey: null, declaredType: 'image/png', detectedType: 'image/png', sizeBytes: 8, sha256: 'x', width: 1, height: 1, stagedPath });
     if (options.createdAt) await system.db('uploads').where({ id }).update({ created_at: options.createdAt });
     await journal.record(id, { status: 'failed', patch: { errorCode: 'storage_unavailable', errorMessage: 'FastDFS: no storage' }, event: { type: 'failed', data: { code: 'storage_unavailable', message: 'FastDFS: no storage' } } });
@@ -452,7 +452,7 @@ describe('the operator console over HTTP', () => {
       await Promise.race([together, new Promise((resolve) => setTimeout(resolve, 500))]);
       return access(stagedPath).then(() => true, () => false);
     };
-    const deps = { db: system.db, avatarQueue: queues.avatar, originalExists };
+    const deps = { journal: system.repos.journal, avatarQueue: queues.avatar, originalExists };
     const outcomes = await Promise.allSettled([retryFailedUpload(deps, id), retryFailedUpload(deps, id)]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refusal = outcomes.find((o) => o.status === 'rejected')?.reason as unknown;

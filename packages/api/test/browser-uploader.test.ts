@@ -3,7 +3,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UploadJournal } from '@avatar/shared';
 import { launchBrowser, screenshot, skipBrowserTests, uppyBundle, watchPage } from './support/browser.js';
 import { solidJpeg } from './support/images.js';
 import { startTestSystem, type TestSystem } from './support/test-system.js';
@@ -157,7 +156,7 @@ describe.skipIf(skipBrowserTests)('browser clients', () => {
       await page.locator('#log li', { hasText: 'queued' }).waitFor({ timeout: 15_000 });
       const row = await system.db('uploads').where({ user_id: 2, status: 'queued' }).orderBy('created_at', 'desc').first<{ id: string }>('id');
       const id = row?.id ?? '';
-      const journal = new UploadJournal(system.db);
+      const journal = system.repos.journal;
       await journal.record(id, { status: 'processing', event: { type: 'processing', data: { attempt: 1 } } });
       await journal.record(id, { status: 'failed', patch: { errorCode: 'storage_unavailable', errorMessage: 'no storage' }, event: { type: 'failed', data: { code: 'storage_unavailable', message: 'no storage' } } });
       expect((await journal.reopenFailed(id, async () => true)).kind).toBe('reopened');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig, UploadJournal } from '@avatar/shared';
+import { loadConfig } from '@avatar/shared';
 import { HeldConnections, holdKeys } from '../src/domain/held-connections.js';
 import { readEventStream } from './support/event-stream.js';
 import { getText, postAvatarText } from './support/http-client.js';
@@ -100,7 +100,7 @@ describe('a retried upload\'s stream', () => {
   /** An upload that failed, was retried by an operator and then finished: queued, processing, failed, retried, processing, done. */
   async function retriedUpload(): Promise<string> {
     const id = randomUUID();
-    const journal = new UploadJournal(system.db);
+    const journal = system.repos.journal;
     await journal.accept({ id, userId: 1, idempotencyKey: null, declaredType: 'image/png', detectedType: 'image/png', sizeBytes: 8, sha256: 'x', width: 1, height: 1, stagedPath: `${system.stagingDir}/${id}.upload` });
     await journal.record(id, { status: 'processing', event: { type: 'processing', data: { attempt: 1 } } });
     await journal.record(id, { status: 'failed', patch: { errorCode: 'storage_unavailable', errorMessage: 'no storage' }, event: { type: 'failed', data: { code: 'storage_unavailable', message: 'no storage' } } });
@@ -120,7 +120,7 @@ describe('a retried upload\'s stream', () => {
 
   it('still ends at a `failed` that is the latest event', async () => {
     const id = randomUUID();
-    const journal = new UploadJournal(system.db);
+    const journal = system.repos.journal;
     await journal.accept({ id, userId: 1, idempotencyKey: null, declaredType: 'image/png', detectedType: 'image/png', sizeBytes: 8, sha256: 'x', width: 1, height: 1, stagedPath: `${system.stagingDir}/${id}.upload` });
     await journal.record(id, { status: 'failed', patch: { errorCode: 'image_undecodable', errorMessage: 'bad' }, event: { type: 'failed', data: { code: 'image_undecodable', message: 'bad' } } });
     const stream = await readEventStream(`${system.url}/v1/uploads/${id}/events?after=0`, bearer(1));

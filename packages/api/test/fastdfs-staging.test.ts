@@ -4,8 +4,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FastdfsError } from '@avatar/fastdfs';
-import { StagedOriginalsRepository, UploadJournal, UploadsRepository, createLogger } from '@avatar/shared';
-import { FastdfsStagedOriginals, sweepStaging } from '@avatar/worker';
+import { createLogger } from '@avatar/shared';
+import { StagingSweeper, buildWorkerContext } from '@avatar/worker';
 import { postAvatar, postAvatarText, waitForTerminal } from './support/http-client.js';
 import { solidJpeg } from './support/images.js';
 import { filesLeftIn } from './support/raw-http.js';
@@ -61,7 +61,7 @@ describe('staging in FastDFS (STAGING_BACKEND=fastdfs)', () => {
     expect(accepted.status).toBe(202);
     const uploadId = accepted.body.uploadId as string;
 
-    const row = await new UploadsRepository(system.db).findById(uploadId);
+    const row = await system.repos.uploads.findById(uploadId);
     const ref = row?.stagedPath as string;
     expect(ref).toMatch(/^group\d+\/M\d\d\/.+\.upload$/);
     expect(await isStored(ref)).toBe(true);
@@ -101,34 +101,39 @@ describe('staging in FastDFS (STAGING_BACKEND=fastdfs)', () => {
   it("sweeps an orphaned intent's file (a request that died before its row), and only releases an intent a live upload names", async () => {
     const orphan = await system.fastdfs.upload(Buffer.from('orphaned original'), { ext: 'upload' });
     const named = await system.fastdfs.upload(Buffer.from('original of a live upload'), { ext: 'upload' });
-    const repository = new StagedOriginalsRepository(system.db);
+    const repository = system.repos.stagedOriginals;
     await repository.record(orphan);
     await repository.record(named);
     const longAgo = new Date(Date.now() - 3_600_000);
     await system.db('staged_originals').update({ created_at: longAgo });
-    const journal = new UploadJournal(system.db);
+    const journal = system.repos.journal;
     const live = await journal.accept({
       id: randomUUID(), userId: 2, idempotencyKey: null, declaredType: null, detectedType: 'image/png',
       sizeBytes: 25, sha256: 'x', width: 1, height: 1, stagedPath: named,
     });
 
-    const removed = await sweepStaging(
-      { db: system.db, staged: new FastdfsStagedOriginals(system.fastdfs, system.db), logger: createLogger({ level: 'silent', name: 'test' }) },
-      { graceMs: 600_000 },
-    );
+    // the worker's own parts, as its runtime builds them from this config
+    const logger = createLogger({ level: 'silent', name: 'test' });
+    const worker = buildWorkerContext(system.config, logger, system.fastdfs);
+    let removed: number;
+    try {
+      removed = await new StagingSweeper({ uploads: worker.repos.uploads, staged: worker.adapters.staged, workflow: worker.workflow, logger }, { graceMs: 600_000 }).sweep();
+    } finally {
+      await worker.close();
+    }
 
     expect(removed).toBe(1);
     expect(await isStored(orphan)).toBe(false);
     expect(await isStored(named)).toBe(true);
     expect(await intents()).toEqual([]);
-    await new UploadsRepository(system.db).delete(live.id);
+    await system.repos.uploads.delete(live.id);
     await system.fastdfs.delete(named);
   });
 
   it("answers an operator retry's `has` from FastDFS, and forgets the intent with the file", async () => {
-    const staging = new FastdfsStagingStore(system.stagingDir, system.fastdfs, system.db, 600_000);
+    const staging = new FastdfsStagingStore({ tempDir: system.stagingDir, client: system.fastdfs, intents: system.repos.stagedOriginals, leftoverAgeMs: 600_000 });
     const fileId = await system.fastdfs.upload(Buffer.from('kept original'), { ext: 'upload' });
-    await new StagedOriginalsRepository(system.db).record(fileId);
+    await system.repos.stagedOriginals.record(fileId);
 
     expect(await staging.has(fileId)).toBe(true);
     await staging.remove(fileId);

@@ -163,6 +163,29 @@ describe('a client that aborts in the middle of its body', () => {
   });
 });
 
+describe('refused uploads in the metrics', () => {
+  const refusedCount = (metrics: string, code: string): number =>
+    Number(new RegExp(`^avatar_uploads_refused_total\\{code="${code}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+
+  it('counts each refusal of the upload route by its code, whoever refused it, and nothing another route refuses', async () => {
+    const before = await metricsText();
+    // refused by authentication (an onRequest hook), by the handler, and by another route
+    expectProblem(problemOf(await rawPost(system.url, avatarPath, { 'content-type': 'image/png' }, Buffer.from('x'))), 401, 'unauthorized');
+    const { body, contentType } = multipartBody([{ name: 'file', filename: 'me.html', contentType: 'text/html', data: jpeg }]);
+    expectProblem(problemOf(await rawPost(system.url, avatarPath, { authorization: `Bearer ${token}`, 'content-type': contentType }, body)), 415, 'unsupported_media_type');
+    expect((await getText(`${system.url}/v1/uploads/00000000-0000-4000-8000-000000000000`, { authorization: `Bearer ${token}` })).status).toBe(404);
+    // counted once each answer has gone out: poll until both show
+    let after = await metricsText();
+    for (let i = 0; i < 50 && (refusedCount(after, 'unauthorized') === refusedCount(before, 'unauthorized') || refusedCount(after, 'unsupported_media_type') === refusedCount(before, 'unsupported_media_type')); i++) {
+      await sleep(100);
+      after = await metricsText();
+    }
+    expect(refusedCount(after, 'unauthorized') - refusedCount(before, 'unauthorized')).toBe(1);
+    expect(refusedCount(after, 'unsupported_media_type') - refusedCount(before, 'unsupported_media_type')).toBe(1);
+    expect(after).not.toContain('avatar_uploads_refused_total{code="upload_not_found"}');
+  });
+});
+
 describe('a client that never finishes its headers', () => {
   it('answers 408 request_timeout to each of 20 slow-header connections', async () => {
     const responses = await Promise.all(

@@ -39,7 +39,7 @@ class ServerProcess {
   }
 
   static start(): Promise<ServerProcess> {
-    const child = fork(fileURLToPath(new URL('./dev-server-child.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
+    const child = fork(fileURLToPath(new URL('./dev-server-child.ts', import.meta.url)), [], { execArgv: ['--conditions=source', '--import', 'tsx'] });
     return new Promise((resolve, reject) => {
       child.once('message', (message: Message) => {
         if (message.type === 'ready') resolve(new ServerProcess(child, message.trackers));

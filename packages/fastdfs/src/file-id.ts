@@ -2,10 +2,22 @@ import { checkExt, checkPrefix, isValidGroup } from './codec/field-rules.js';
 import { invalidArgument } from './errors/fastdfs-error.js';
 import { EXT_NAME_SIZE, FILE_NAME_BASE64_LENGTH, REMOTE_NAME_MAX_LENGTH } from './protocol/sizes.js';
 
-export interface ParsedFileId {
+/** A file as requests name it: its group and its name inside the group. */
+export interface RemoteFile {
   group: string;
   /** The name inside the group, e.g. `M00/00/00/wKgB….webp`; what storage commands carry. */
   remoteName: string;
+}
+
+/** How a slave file is named from its master's: `<master stem><prefix>.<ext>`. */
+export interface SlaveName {
+  /** 1 to 16 of `A-Z a-z 0-9 . _ -`, e.g. `_256`. */
+  prefix: string;
+  /** Extension without the dot, `''` for none. */
+  ext: string;
+}
+
+export interface ParsedFileId extends RemoteFile {
   storePathIndex: number;
   /** Extension without the dot; empty when the file has none. */
   ext: string;
@@ -67,12 +79,12 @@ export function isValidFileId(fileId: string): boolean {
  * `fdfs_gen_slave_filename` does: the master's name without its extension (a dot within
  * its last 7 characters), then the prefix, then `.ext` unless `ext` is empty.
  */
-export function slaveRemoteName(masterRemoteName: string, prefix: string, ext: string): string {
+export function slaveRemoteName(masterRemoteName: string, slave: SlaveName): string {
   if (masterRemoteName.length < MASTER_NAME_MIN_LENGTH) {
     throw invalidArgument(`master name ${JSON.stringify(masterRemoteName)} is too short for a slave`);
   }
-  const checkedPrefix = checkPrefix(prefix);
-  const checkedExt = checkExt(ext);
+  const checkedPrefix = checkPrefix(slave.prefix);
+  const checkedExt = checkExt(slave.ext);
   // The storage refuses this pair: the name would clash with the master's metadata file.
   if (checkedExt === '' && checkedPrefix === '-m') throw invalidArgument('prefix "-m" needs an extension');
   const dot = masterRemoteName.indexOf('.', masterRemoteName.length - (EXT_NAME_SIZE + 1));
@@ -85,5 +97,5 @@ export function slaveRemoteName(masterRemoteName: string, prefix: string, ext: s
 /** The id the storage will give the slave of `masterFileId` with this prefix and extension. */
 export function slaveFileId(masterFileId: string, prefix: string, ext: string): string {
   const master = parseFileId(masterFileId);
-  return `${master.group}/${slaveRemoteName(master.remoteName, prefix, ext)}`;
+  return `${master.group}/${slaveRemoteName(master.remoteName, { prefix, ext })}`;
 }

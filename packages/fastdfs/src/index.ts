@@ -4,6 +4,7 @@ export type {
   FileContent,
   FileInfo,
   MetadataMode,
+  SetMetadataOptions,
   SignalOption,
   UploadOptions,
   UploadSlaveOptions,

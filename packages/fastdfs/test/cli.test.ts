@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseDevServerArgs } from '../src/cli/dev-server-config.js';
+import { parseDevServerArgs } from '../src/cli/dev-server-config.js';
+import { ConfigError } from '../src/config/config-error.js';
+import { readDevServerEnv } from '../src/config/dev-server-env.js';
 import { FastdfsClient } from '../src/index.js';
 import { spawnDevServer } from './helpers/dev-server-process.js';
 
@@ -32,6 +34,34 @@ describe('dev server CLI settings', () => {
   ])('refuses %j %j with a message naming the setting', (args, env, message) => {
     expect(() => parseDevServerArgs(args, env, '/')).toThrow(ConfigError);
     expect(() => parseDevServerArgs(args, env, '/')).toThrow(message);
+  });
+});
+
+describe('dev server environment (read the same way by loadConfig)', () => {
+  it('takes defaults for unset or empty variables and resolves the folder against cwd', () => {
+    const defaults = { trackerPort: 22122, storagePort: 23000, httpPort: 8888, dataDir: '/srv/.data/fastdfs' };
+    expect(readDevServerEnv({}, '/srv')).toEqual(defaults);
+    expect(readDevServerEnv({ FDFS_DEV_TRACKER_PORT: '', FDFS_DEV_DATA_DIR: '' }, '/srv')).toEqual(defaults);
+    expect(readDevServerEnv({ FDFS_DEV_TRACKER_PORT: '1', FDFS_DEV_STORAGE_PORT: '0', FDFS_DEV_HTTP_PORT: '3', FDFS_DEV_DATA_DIR: 'd' }, '/srv')).toEqual({
+      trackerPort: 1,
+      storagePort: 0,
+      httpPort: 3,
+      dataDir: '/srv/d',
+    });
+  });
+
+  it('names every bad variable in one ConfigError', () => {
+    let caught: unknown;
+    try {
+      readDevServerEnv({ FDFS_DEV_TRACKER_PORT: '70000', FDFS_DEV_HTTP_PORT: '8o88' }, '/');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).problems).toEqual([
+      'invalid FDFS_DEV_TRACKER_PORT: "70000" (expected a port number from 0 to 65535)',
+      'invalid FDFS_DEV_HTTP_PORT: "8o88" (expected a port number from 0 to 65535)',
+    ]);
   });
 });
 

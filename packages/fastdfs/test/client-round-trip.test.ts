@@ -165,9 +165,9 @@ describe.each(SERVERS)('FastdfsClient against $name', (kind) => {
     const fileId = await client.upload(Buffer.from('meta'), { ext: 'txt' });
     expect(await client.getMetadata(fileId)).toEqual({});
     await client.setMetadata(fileId, { width: '256', height: '256' });
-    await client.setMetadata(fileId, { format: 'webp', width: '512' }, 'merge');
+    await client.setMetadata(fileId, { format: 'webp', width: '512' }, { mode: 'merge' });
     expect(await client.getMetadata(fileId)).toEqual({ format: 'webp', height: '256', width: '512' });
-    await client.setMetadata(fileId, { only: 'this' }, 'overwrite');
+    await client.setMetadata(fileId, { only: 'this' }, { mode: 'overwrite' });
     expect(await client.getMetadata(fileId)).toEqual({ only: 'this' });
   });
 

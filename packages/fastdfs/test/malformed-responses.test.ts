@@ -45,42 +45,42 @@ async function failureAgainst(answer: (socket: Socket, request: Buffer) => void,
 
 describe('the client facing malformed responses', () => {
   it('rejects a response with the wrong command byte as a protocol error and closes that connection', async () => {
-    const { error, accepted } = await failureAgainst((socket) => socket.write(encodeHeader(0, 99)));
+    const { error, accepted } = await failureAgainst((socket) => socket.write(encodeHeader({ bodyLength: 0, command: 99 })));
     expect(error).toMatchObject({ kind: 'protocol', command: 111, transient: true });
     expect(accepted).toBe(2);
   });
 
   it('rejects a declared body larger than the answer can be', async () => {
-    const { error, accepted } = await failureAgainst((socket) => socket.write(encodeHeader(1_000_000, 100)), (c) => c.upload(Buffer.from('x'), { ext: 'jpg' }));
+    const { error, accepted } = await failureAgainst((socket) => socket.write(encodeHeader({ bodyLength: 1_000_000, command: 100 })), (c) => c.upload(Buffer.from('x'), { ext: 'jpg' }));
     expect(error).toMatchObject({ kind: 'protocol', command: 101 });
     expect(accepted).toBe(2);
   });
 
   it('rejects a tracker answer of a length that is neither the 15- nor the 45-byte form', async () => {
-    const { error, accepted } = await failureAgainst((socket) => socket.write(Buffer.concat([encodeHeader(41, 100), Buffer.alloc(41)])), (c) => c.upload(Buffer.from('x'), { ext: 'jpg' }));
+    const { error, accepted } = await failureAgainst((socket) => socket.write(Buffer.concat([encodeHeader({ bodyLength: 41, command: 100 }), Buffer.alloc(41)])), (c) => c.upload(Buffer.from('x'), { ext: 'jpg' }));
     expect(error).toMatchObject({ kind: 'protocol', command: 101 });
     expect(accepted).toBe(2);
   });
 
   it('rejects a short response followed by a close', async () => {
-    const { error } = await failureAgainst((socket) => socket.end(Buffer.concat([encodeHeader(40, 100), Buffer.alloc(12)])), (c) => c.upload(Buffer.from('x'), { ext: 'jpg' }));
+    const { error } = await failureAgainst((socket) => socket.end(Buffer.concat([encodeHeader({ bodyLength: 40, command: 100 }), Buffer.alloc(12)])), (c) => c.upload(Buffer.from('x'), { ext: 'jpg' }));
     expect(error).toMatchObject({ kind: 'closed', transient: true });
   });
 
   it('times out on a response that stops half-way, never hangs', async () => {
-    const { error, accepted } = await failureAgainst((socket) => socket.write(encodeHeader(0, 100).subarray(0, 4)));
+    const { error, accepted } = await failureAgainst((socket) => socket.write(encodeHeader({ bodyLength: 0, command: 100 }).subarray(0, 4)));
     expect(error).toMatchObject({ kind: 'timeout', transient: true });
     expect(accepted).toBe(2);
   });
 
   it('rejects bytes beyond the end of a response', async () => {
-    const { error, accepted } = await failureAgainst((socket) => socket.write(Buffer.concat([encodeHeader(0, 100), Buffer.from('extra')])));
+    const { error, accepted } = await failureAgainst((socket) => socket.write(Buffer.concat([encodeHeader({ bodyLength: 0, command: 100 }), Buffer.from('extra')])));
     expect(error).toMatchObject({ kind: 'protocol' });
     expect(accepted).toBe(2);
   });
 
   it('reports a server status with its errno', async () => {
-    const { error, accepted } = await failureAgainst((socket) => socket.write(encodeHeader(0, 100, 28)), (c) => c.upload(Buffer.from('x'), { ext: 'jpg' }));
+    const { error, accepted } = await failureAgainst((socket) => socket.write(encodeHeader({ bodyLength: 0, command: 100, status: 28 })), (c) => c.upload(Buffer.from('x'), { ext: 'jpg' }));
     expect(error).toMatchObject({ kind: 'status', status: 28, command: 101, transient: true });
     // A tracker keeps the connection after an error status, and so does the client.
     expect(accepted).toBe(1);

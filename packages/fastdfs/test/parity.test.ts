@@ -90,7 +90,7 @@ function rawUpload(ext: string, content: Buffer): { command: number; body: Buffe
 async function rawStatus(port: number, frame: { command: number; body: Buffer }): Promise<string> {
   const socket = await RawSocket.open(port);
   try {
-    socket.send(Buffer.concat([encodeHeader(frame.body.length, frame.command), frame.body]));
+    socket.send(Buffer.concat([encodeHeader({ bodyLength: frame.body.length, command: frame.command }), frame.body]));
     const reply = await socket.reply();
     // Whether the server then closes: wait for it (a loaded machine may take longer than reply's grace).
     const closed = reply.closed || (await socket.reply(1_000).then((next) => next.closed, () => false));
@@ -125,7 +125,7 @@ const STEPS: Step[] = [
   ['file info', (_t, c, ids) => outcome(async () => `size ${(await c.fileInfo(id(ids, 'master'))).size}`)],
   ['metadata set', (_t, c, ids) => outcome(() => c.setMetadata(id(ids, 'master'), { width: '512', height: '512' }))],
   ['metadata merge and get', (_t, c, ids) => outcome(async () => {
-    await c.setMetadata(id(ids, 'master'), { width: '256', format: 'webp' }, 'merge');
+    await c.setMetadata(id(ids, 'master'), { width: '256', format: 'webp' }, { mode: 'merge' });
     return JSON.stringify(await c.getMetadata(id(ids, 'master')));
   })],
   ['metadata of a file without any', (_t, c, ids) => outcome(async () => JSON.stringify(await c.getMetadata(id(ids, 'slave'))))],

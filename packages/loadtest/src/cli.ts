@@ -1,87 +1,52 @@
-import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { createSigner } from 'fast-jwt';
-import { ConfigError, loadConfig } from '@avatar/shared';
-import { formatReport, runLoadTest } from './run-load-test.js';
-import { makeSampleJpegs, parseImageSpec } from './sample-images.js';
+import { ConfigError, isSameRequest } from '@avatar/shared';
+import { parseCommand, USAGE } from './options.js';
+import { startProgressBar, type ProgressBar } from './progress.js';
+import { formatReport } from './report/format-text.js';
+import { writeReport } from './report/write-report.js';
+import { executePlan, InterruptedError } from './run-plan.js';
 
-const usage = `pnpm loadtest [--url http://127.0.0.1:3000] [--uploads 200] [--concurrency 16] [--users 1,2,3]
-              [--image 1600x1200] [--distinct 8] [--timeout 300] [--json report.json]
-Sends uploads to a running system (pnpm start), follows each to a terminal status and prints
-throughput and latency. Tokens are signed with JWT_SECRET from the environment (the same
-config the system runs with). Set RATE_LIMIT_UPLOADS_PER_USER/PER_IP=0 and HELD_CONNECTIONS_PER_USER=0
-on the system under test.`;
-
-function positive(name: string, value: string | undefined, fallback: number): number {
-  const n = value === undefined ? fallback : Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
-  return n;
-}
-
-/** Load is only ever sent to this machine. */
-function assertLoopback(url: URL): void {
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && !url.hostname.startsWith('127.')) {
-    throw new Error(`--url must point at this machine (loopback), not ${url.hostname}`);
-  }
-}
-
+/** `pnpm loadtest`: parse, run, print, write; Ctrl-C stops the run and still cleans up. */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      uploads: { type: 'string' },
-      concurrency: { type: 'string' },
-      users: { type: 'string' },
-      image: { type: 'string' },
-      distinct: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-    allowPositionals: false,
-  });
-  if (values.help) {
-    console.log(usage);
+  const argv = process.argv.slice(2);
+  const command = parseCommand(argv);
+  if (command.kind === 'help') {
+    console.log(USAGE);
     return;
   }
-  const config = loadConfig();
-  const baseUrl = new URL(values.url ?? `http://127.0.0.1:${config.http.port}`);
-  assertLoopback(baseUrl);
-  const users = (values.users ?? '1,2,3').split(',').map((u) => positive('users', u.trim(), 1));
-  const uploads = positive('uploads', values.uploads, 200);
-  const concurrency = positive('concurrency', values.concurrency, 16);
-  const timeoutMs = positive('timeout', values.timeout, 300) * 1000;
-  if (!config.auth.jwtSecret) throw new Error('JWT_SECRET is needed to sign the load test tokens');
-  const sign = createSigner({ key: config.auth.jwtSecret, algorithm: 'HS256', expiresIn: timeoutMs + 600_000 });
-  const tokens = new Map(users.map((u) => [u, sign({ sub: String(u), role: 'user' })]));
-  const spec = parseImageSpec(values.image ?? '1600x1200');
-  const images = await makeSampleJpegs(spec, positive('distinct', values.distinct, 8));
-  const avgKb = images.reduce((s, b) => s + b.length, 0) / images.length / 1024;
-
-  console.log(`load test: ${uploads} uploads of ${spec.width}x${spec.height} JPEG (~${avgKb.toFixed(0)} KB), ${concurrency} in flight, users ${users.join(',')} → ${baseUrl.origin}`);
-  let lastPrint = 0;
-  const { report, records } = await runLoadTest({
-    baseUrl: baseUrl.origin,
-    uploads,
-    concurrency,
-    users,
-    images,
-    tokenFor: (u) => tokens.get(u) as string,
-    timeoutMs,
-    onProgress: (p) => {
-      const now = Date.now();
-      if (now - lastPrint > 2_000) {
-        lastPrint = now;
-        console.log(`  … sent ${p.sent}, accepted ${p.accepted}, finished ${p.finished}`);
-      }
-    },
+  const abort = new AbortController();
+  let bar: ProgressBar | undefined;
+  let interrupts = 0;
+  let lastSignalAt: number | undefined;
+  const onSignal = (): void => {
+    // one Ctrl-C arrives twice under pnpm (the terminal's and pnpm's copy): that is one request
+    const at = Date.now();
+    if (isSameRequest(lastSignalAt, at)) return;
+    lastSignalAt = at;
+    // the first stops the run and cleans up (database, Redis keys, processes); a second gives up on that
+    if (++interrupts > 1) process.exit(130);
+    bar?.stop();
+    console.error('stopping: cleaning up (Ctrl-C again to quit at once)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const report = await executePlan(command.plan, {
+    log: (line) => console.log(line),
+    progress: (...args) => (bar = startProgressBar(...args)),
+    signal: abort.signal,
+    command: ['pnpm loadtest', ...argv].join(' '),
   });
   console.log(formatReport(report));
-  if (values.json) await writeFile(values.json, JSON.stringify({ options: { uploads, concurrency, users, image: spec }, report, records }, null, 2));
-  if (report.unfinished > 0) process.exitCode = 1;
+  if (command.plan.out) {
+    const written = await writeReport(command.plan.out, report);
+    console.log(`wrote ${written.json} and ${written.html}`);
+  }
+  // a MISS is a finding, not a failure of the tool; an accepted upload that never finished is,
+  // and so is a run in which nothing was accepted at all
+  if (report.runs.some((r) => r.figures.unfinished > 0 || r.figures.accepted === 0)) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {
   console.error(error instanceof ConfigError || error instanceof Error ? error.message : error);
-  process.exit(1);
+  process.exit(error instanceof InterruptedError ? 130 : 1);
 });

@@ -1,168 +1,163 @@
-import { Agent, FormData, fetch } from 'undici';
-import { summarize, tally, type Summary } from './stats.js';
+import { Agent } from 'undici';
+import { applyLoad, plannedUploads, type LoadShape } from './load/apply-load.js';
+import { followUpload, postUpload, type SampleFile } from './load/upload-client.js';
 
 export interface LoadTestOptions {
   baseUrl: string;
-  uploads: number;
-  concurrency: number;
-  users: readonly number[];
-  images: readonly Buffer[];
+  shape: LoadShape;
+  files: readonly SampleFile[];
+  /** The user upload `index` is sent as. */
+  userFor: (index: number) => number;
   tokenFor: (userId: number) => string;
-  /** How long to follow accepted uploads to a terminal status, from the first send. */
+  /** Follow each accepted upload to a terminal status (false for the bare handler, which has no events). */
+  follow: boolean;
+  /** Long polls held at once at most: the oldest accepted uploads are followed first. */
+  followers: number;
+  /** Everything (sending and following) ends this long after the first send. */
   timeoutMs: number;
-  onProgress?: (progress: { sent: number; accepted: number; finished: number }) => void;
+  signal: AbortSignal;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  planned: number;
+  sent: number;
+  accepted: number;
+  finished: number;
 }
 
 export interface UploadRecord {
+  index: number;
   userId: number;
+  /** ms from the run's start; in an open loop the time it was due, so a late send counts against latency */
+  sentAt: number;
+  answeredAt: number | undefined;
+  /** 0 when no answer came (connection error, or skipped by an open loop at its in-flight cap) */
   httpStatus: number;
   errorCode: string | undefined;
-  acceptMs: number;
   uploadId: string | undefined;
-  sentAt: number;
   finishedAt: number | undefined;
-  finalStatus: string | undefined;
+  finalStatus: 'done' | 'failed' | 'superseded' | undefined;
   finalErrorCode: string | undefined;
 }
 
-export interface LoadTestReport {
-  sent: number;
-  sendSeconds: number;
-  sendRate: number;
-  answers: Record<string, number>;
-  refusalCodes: Record<string, number>;
-  acceptLatencyMs: Summary;
-  accepted: number;
-  finished: Record<string, number>;
-  unfinished: number;
-  finishedPerSecond: number;
-  endToEndMs: Summary;
+export interface LoadRun {
+  /** Wall clock (ms since the epoch) of the run's time 0. */
+  startedAtWallMs: number;
+  records: UploadRecord[];
 }
-
-const TERMINAL = new Set(['done', 'failed', 'superseded']);
 
 /**
- * Sends `uploads` avatars with `concurrency` in flight, then follows each accepted one
- * through the events long poll until it is terminal. Bounded by count and by `timeoutMs`.
+ * Applies the load shape to `baseUrl` and, with `follow`, follows every accepted upload
+ * through the events long poll until it is terminal. Bounded by count (the shape) and by time
+ * (`timeoutMs`, and `signal`).
  */
-export async function runLoadTest(options: LoadTestOptions): Promise<{ records: UploadRecord[]; report: LoadTestReport }> {
-  const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: options.concurrency + 1024 });
+export async function runLoadTest(options: LoadTestOptions): Promise<LoadRun> {
+  const planned = plannedUploads(options.shape);
+  const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: planned + options.followers + 16 });
+  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
   const started = performance.now();
+  const startedAtWallMs = performance.timeOrigin + started;
   const deadline = started + options.timeoutMs;
   const records: UploadRecord[] = [];
-  const followers: Array<Promise<void>> = [];
-  let next = 0;
-  let finished = 0;
-  let sendEnded = started;
-  const progress = (): void => options.onProgress?.({ sent: records.length, accepted: records.filter((r) => r.uploadId).length, finished });
+  const counts = { sent: 0, accepted: 0, finished: 0 };
+  const progress = (): void => options.onProgress?.({ planned, ...counts });
 
-  const follow = async (record: UploadRecord): Promise<void> => {
-    let after = 0;
-    const token = options.tokenFor(record.userId);
-    while (performance.now() < deadline) {
-      const wait = Math.max(1, Math.min(20, Math.floor((deadline - performance.now()) / 1000)));
-      const response = await fetch(`${options.baseUrl}/v1/uploads/${record.uploadId}/events?after=${after}&wait=${wait}`, {
-        headers: { authorization: `Bearer ${token}` },
-        dispatcher,
-      }).catch(() => undefined);
-      if (!response || !response.ok) {
-        await response?.body?.cancel();
-        await new Promise((r) => setTimeout(r, 500));
-        continue;
-      }
-      const body = (await response.json()) as { status: string; lastSeq: number; events: Array<{ type: string; data: { code?: string } }> };
-      after = body.lastSeq;
-      if (TERMINAL.has(body.status)) {
-        record.finishedAt = performance.now() - started;
-        record.finalStatus = body.status;
-        record.finalErrorCode = body.events.find((e) => e.type === 'failed')?.data.code;
-        finished++;
-        progress();
-        return;
-      }
+  const waiting: UploadRecord[] = [];
+  let following = 0;
+  let allFollowed: () => void = () => undefined;
+  const followersDone = new Promise<void>((resolve) => {
+    allFollowed = resolve;
+  });
+  let sending = true;
+  const settleIfDone = (): void => {
+    if (!sending && following === 0 && waiting.length === 0) allFollowed();
+  };
+  const followRecord = async (record: UploadRecord): Promise<void> => {
+    const outcome = await followUpload(dispatcher, options.baseUrl, record.uploadId as string, options.tokenFor(record.userId), deadline, signal).catch(() => undefined);
+    if (!outcome) return;
+    record.finishedAt = outcome.finishedAtWallMs - startedAtWallMs;
+    record.finalStatus = outcome.status;
+    record.finalErrorCode = outcome.code;
+    counts.finished++;
+    progress();
+  };
+  const pump = (): void => {
+    while (following < options.followers && waiting.length > 0) {
+      const record = waiting.shift() as UploadRecord;
+      following++;
+      void followRecord(record).finally(() => {
+        following--;
+        pump();
+        settleIfDone();
+      });
     }
   };
+  // one upload at a time through the whole pipeline: the sender itself waits for the finish
+  const waitForFinish = options.shape.kind === 'closed' && options.shape.waitForFinish;
 
-  const sender = async (): Promise<void> => {
-    while (next < options.uploads && performance.now() < deadline) {
-      const index = next++;
-      const userId = options.users[index % options.users.length] as number;
-      const image = options.images[index % options.images.length] as Buffer;
-      const form = new FormData();
-      form.append('file', new Blob([new Uint8Array(image)], { type: 'image/jpeg' }), `load-${index}.jpg`);
-      const sentAt = performance.now();
-      const record: UploadRecord = {
-        userId,
-        httpStatus: 0,
-        errorCode: undefined,
-        acceptMs: 0,
-        uploadId: undefined,
-        sentAt: sentAt - started,
-        finishedAt: undefined,
-        finalStatus: undefined,
-        finalErrorCode: undefined,
-      };
-      try {
-        const response = await fetch(`${options.baseUrl}/v1/users/${userId}/avatar`, {
-          method: 'POST',
-          body: form,
-          headers: { authorization: `Bearer ${options.tokenFor(userId)}` },
-          dispatcher,
-        });
-        const body = (await response.json().catch(() => ({}))) as { uploadId?: string; code?: string };
-        record.httpStatus = response.status;
-        record.uploadId = response.status === 202 ? body.uploadId : undefined;
-        record.errorCode = body.code;
-      } catch (error) {
-        record.errorCode = (error as Error).message.slice(0, 60);
-      }
-      record.acceptMs = performance.now() - sentAt;
-      records.push(record);
-      if (record.uploadId) followers.push(follow(record));
-      progress();
+  const newRecord = (index: number, dueAt: number): UploadRecord => ({
+    index,
+    userId: options.userFor(index),
+    sentAt: dueAt - started,
+    answeredAt: undefined,
+    httpStatus: 0,
+    errorCode: undefined,
+    uploadId: undefined,
+    finishedAt: undefined,
+    finalStatus: undefined,
+    finalErrorCode: undefined,
+  });
+
+  const send = async (index: number, dueAt: number): Promise<void> => {
+    const record = newRecord(index, dueAt);
+    records.push(record);
+    counts.sent++;
+    const file = options.files[index % options.files.length] as SampleFile;
+    try {
+      const answer = await postUpload(dispatcher, options.baseUrl, record.userId, options.tokenFor(record.userId), file, `load-${index}.jpg`);
+      record.httpStatus = answer.status;
+      record.errorCode = answer.code;
+      record.uploadId = answer.uploadId;
+    } catch (error) {
+      record.errorCode = errorCode(error);
     }
-    sendEnded = Math.max(sendEnded, performance.now());
+    record.answeredAt = performance.now() - started;
+    if (record.httpStatus === 202) {
+      counts.accepted++;
+      if (options.follow && record.uploadId && waitForFinish) {
+        await followRecord(record);
+      } else if (options.follow && record.uploadId) {
+        waiting.push(record);
+        pump();
+      }
+    }
+    progress();
   };
 
-  await Promise.all(Array.from({ length: options.concurrency }, sender));
-  await Promise.all(followers);
-  await dispatcher.close();
-  return { records, report: buildReport(records, (sendEnded - started) / 1000) };
-}
-
-export function buildReport(records: readonly UploadRecord[], sendSeconds: number): LoadTestReport {
-  const accepted = records.filter((r) => r.uploadId);
-  const done = accepted.filter((r) => r.finishedAt !== undefined);
-  const firstSent = Math.min(...accepted.map((r) => r.sentAt));
-  const lastFinished = Math.max(...done.map((r) => r.finishedAt as number));
-  const window = (lastFinished - firstSent) / 1000;
-  return {
-    sent: records.length,
-    sendSeconds,
-    sendRate: sendSeconds > 0 ? records.length / sendSeconds : 0,
-    answers: tally(records.map((r) => r.httpStatus)),
-    refusalCodes: tally(records.filter((r) => !r.uploadId).map((r) => r.errorCode ?? 'none')),
-    acceptLatencyMs: summarize(records.map((r) => r.acceptMs)),
-    accepted: accepted.length,
-    finished: tally(done.map((r) => r.finalStatus ?? 'unknown')),
-    unfinished: accepted.length - done.length,
-    finishedPerSecond: done.length > 0 && window > 0 ? done.length / window : 0,
-    endToEndMs: summarize(done.map((r) => (r.finishedAt as number) - r.sentAt)),
+  const skipped = (index: number, dueAt: number): void => {
+    const record = newRecord(index, dueAt);
+    record.errorCode = 'client_in_flight_cap';
+    records.push(record);
   };
+
+  try {
+    await applyLoad(options.shape, send, signal, skipped);
+    sending = false;
+    settleIfDone();
+    await followersDone;
+  } finally {
+    await dispatcher.destroy();
+  }
+  records.sort((a, b) => a.index - b.index);
+  return { startedAtWallMs, records };
 }
 
-export function formatReport(report: LoadTestReport): string {
-  const ms = (s: Summary): string =>
-    s.count === 0 ? 'n/a' : `p50 ${s.p50?.toFixed(0)} · p95 ${s.p95?.toFixed(0)} · p99 ${s.p99?.toFixed(0)} · max ${s.max?.toFixed(0)} ms`;
-  const kv = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none';
-  return [
-    `sent         ${report.sent} uploads in ${report.sendSeconds.toFixed(1)} s (${report.sendRate.toFixed(1)}/s); answers: ${kv(report.answers)}`,
-    report.sent > report.accepted ? `refused      ${kv(report.refusalCodes)}` : '',
-    `accept       ${ms(report.acceptLatencyMs)}`,
-    `accepted     ${report.accepted}; finished: ${kv(report.finished)}; unfinished ${report.unfinished}`,
-    `worker pool  ${report.finishedPerSecond.toFixed(1)} uploads/s finished (first send → last terminal)`,
-    `end to end   ${ms(report.endToEndMs)} (POST → terminal status)`,
-  ]
-    .filter(Boolean)
-    .join('\n');
+/** A short, stable name for a failure with no HTTP answer: undici's cause code (ECONNRESET…), else its message. */
+function errorCode(error: unknown): string {
+  if (error instanceof Error && error.name === 'AbortError') return 'aborted';
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  const message = typeof cause?.message === 'string' ? cause.message : error instanceof Error ? error.message : 'unknown';
+  return message.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 40) || 'unknown';
 }

@@ -34,3 +34,22 @@ export async function makeSampleJpegs(spec: ImageSpec, count: number): Promise<B
   }
   return images;
 }
+
+/** The big-files scenario's upload: a real photo-sized JPEG, not padding, so the API probes and the worker decodes what it would. */
+export const LARGE_IMAGE: ImageSpec = { width: 3600, height: 2700 };
+
+/**
+ * JPEGs of about 10 MB (3600×2700, 9.7 MP): strong noise at quality 98 barely compresses, so
+ * the file is large while its pixel count stays a camera's, well inside the decode limits.
+ */
+export async function makeLargeJpegs(count: number): Promise<Buffer[]> {
+  const images: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    images.push(
+      await sharp({ create: { width: LARGE_IMAGE.width, height: LARGE_IMAGE.height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128 + i * 4, sigma: 40 } } })
+        .jpeg({ quality: 98 })
+        .toBuffer(),
+    );
+  }
+  return images;
+}

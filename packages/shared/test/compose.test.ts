@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,12 +10,14 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const composeFile = join(root, 'docker-compose.yml');
 const envExample = join(root, '.env.example');
 const nginxConf = join(root, 'deploy/nginx.conf');
+const dockerfile = join(root, 'Dockerfile');
 
 /** The services that run this repository's image: their environment is read by the config schema. */
 const APP_IMAGE = 'avatar-pipeline:latest';
 
 interface ComposeService {
   image?: string;
+  command?: string[] | string;
   environment?: Record<string, string | number | boolean | null>;
   ports?: Array<string | { published?: string | number; target?: number }>;
 }
@@ -81,6 +83,24 @@ describe.skipIf(!hasDockerCompose)(`docker-compose.yml against the code${hasDock
       expect(unknown, `${name} sets variables the config schema does not know`).toEqual([]);
       // the placeholders of .env.example pass the same validation a real start does
       expect(() => loadConfig(stringEnv(service)), name).not.toThrow();
+    }
+  });
+
+  it('runs each app service with plain node on a compiled entry of a package the image deploys', () => {
+    // the runtime stage copies every `pnpm … deploy /out/<dir>` of the build stage to /app
+    const text = readFileSync(dockerfile, 'utf8');
+    const deployed = new Map([...text.matchAll(/--filter @avatar\/([a-z-]+) [^\n]*deploy \/out\/([a-z-]+)/g)].map((m) => [m[2]!, m[1]!]));
+    expect(text).toMatch(/^COPY --from=build \/out \/app$/m);
+    for (const [name, service] of appServices()) {
+      const [program, entry, ...rest] = Array.isArray(service.command) ? service.command : [];
+      expect(program, `${name} is started by plain node, no tsx, no pnpm`).toBe('node');
+      const match = /^\/app\/([a-z-]+)\/dist\/(.+)\.js$/.exec(entry ?? '');
+      expect(match, `${name} runs ${entry}: not /app/<package>/dist/…js`).not.toBeNull();
+      const [, dir, modulePath] = match!;
+      const pkg = deployed.get(dir!);
+      expect(pkg, `${name}: the Dockerfile deploys nothing to /out/${dir}`).toBeDefined();
+      expect(existsSync(join(root, 'packages', pkg!, 'src', `${modulePath}.ts`)), `${name}: packages/${pkg}/src/${modulePath}.ts`).toBe(true);
+      expect(rest, name).toEqual([]);
     }
   });
 

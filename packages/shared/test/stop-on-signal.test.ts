@@ -24,7 +24,7 @@ const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * `supervised` gives it an IPC channel, as `pnpm start` gives its children.
  */
 function startFixture(timeoutMs: number, { supervised = false, ipc = supervised }: { supervised?: boolean; ipc?: boolean } = {}) {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fixture], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), fixture], {
     env: { ...process.env, STOP_TIMEOUT_MS: String(timeoutMs), ...(supervised ? { [SUPERVISED_ENV]: '1' } : {}) },
     stdio: ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UploadEventsRepository, UploadJournal, UploadsRepository, canTransition, type NewUpload } from '../src/index.js';
+import { IdempotencyKeyTakenError, canTransition, liveStatuses, terminalStatusList, uploadStatuses, type NewUpload } from '../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 function newUpload(userId = 1): NewUpload {
@@ -30,7 +30,7 @@ describe('UploadJournal (real PostgreSQL)', () => {
   });
 
   it('numbers events from 1 and refuses changes after a terminal status', async () => {
-    const journal = new UploadJournal(tdb.db);
+    const journal = tdb.repos.journal;
     const accepted = await journal.accept(newUpload());
     expect(accepted.status).toBe('queued');
     expect(accepted.lastEventSeq).toBe(1);
@@ -44,35 +44,76 @@ describe('UploadJournal (real PostgreSQL)', () => {
     const lateEvent = await journal.record(accepted.id, { event: { type: 'progress', data: { step: 'storing', percent: 90 } } });
     expect(lateEvent).toBeUndefined();
 
-    const events = await new UploadEventsRepository(tdb.db).listAfter(accepted.id, 0, 100);
+    const events = await tdb.repos.events.listAfter(accepted.id, 0, 100);
     expect(events.map((e) => [e.seq, e.type])).toEqual([
       [1, 'queued'],
       [2, 'processing'],
       [3, 'progress'],
       [4, 'done'],
     ]);
-    const after2 = await new UploadEventsRepository(tdb.db).listAfter(accepted.id, 2, 100);
+    const after2 = await tdb.repos.events.listAfter(accepted.id, 2, 100);
     expect(after2.map((e) => e.seq)).toEqual([3, 4]);
-    expect((await new UploadsRepository(tdb.db).findById(accepted.id))?.progress).toBe(100);
+    expect((await tdb.repos.uploads.findById(accepted.id))?.progress).toBe(100);
   });
 
   it('orders uploads by acceptance (created_at to the microsecond, then id)', async () => {
-    const journal = new UploadJournal(tdb.db);
+    const journal = tdb.repos.journal;
     const first = await journal.accept(newUpload(7));
     const second = await journal.accept(newUpload(7));
-    const repo = new UploadsRepository(tdb.db);
+    const repo = tdb.repos.uploads;
     expect(await repo.isAcceptedAfter(second.id, first.id)).toBe(true);
     expect(await repo.isAcceptedAfter(first.id, second.id)).toBe(false);
   });
 
   it('keeps event numbers dense under concurrent writers', async () => {
-    const journal = new UploadJournal(tdb.db);
+    const journal = tdb.repos.journal;
     const accepted = await journal.accept(newUpload());
     await journal.record(accepted.id, { status: 'processing', event: { type: 'processing', data: { attempt: 1 } } });
     await Promise.all(
       Array.from({ length: 20 }, (_, i) => journal.record(accepted.id, { event: { type: 'progress', data: { step: 'storing', percent: i } } })),
     );
-    const events = await new UploadEventsRepository(tdb.db).listAfter(accepted.id, 0, 100);
+    const events = await tdb.repos.events.listAfter(accepted.id, 0, 100);
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+  });
+
+  it('refuses a second upload under a user\'s Idempotency-Key with IdempotencyKeyTakenError, recording nothing', async () => {
+    const journal = tdb.repos.journal;
+    const key = randomUUID();
+    const first = await journal.accept({ ...newUpload(8), idempotencyKey: key });
+    const second = { ...newUpload(8), idempotencyKey: key };
+    const refusal = await journal.accept(second).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(IdempotencyKeyTakenError);
+    expect(refusal).toMatchObject({ userId: 8, idempotencyKey: key });
+    expect(await tdb.repos.uploads.findById(second.id)).toBeUndefined();
+    expect(await tdb.repos.events.listAfter(second.id, 0, 10)).toEqual([]);
+    expect((await tdb.repos.uploads.findByIdempotencyKey(8, key))?.id).toBe(first.id);
+    // the key is the user's own: another user may use the same one, and so may an upload without a key
+    await expect(journal.accept({ ...newUpload(9), idempotencyKey: key })).resolves.toMatchObject({ userId: 9 });
+    await expect(journal.accept(newUpload(8))).resolves.toMatchObject({ idempotencyKey: null });
+  });
+});
+
+describe('the status lists', () => {
+  let tdb: TestDatabase;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await tdb.drop();
+  });
+
+  it('split every status into live and terminal, once each', () => {
+    expect([...liveStatuses, ...terminalStatusList].sort()).toEqual([...uploadStatuses].sort());
+    expect(liveStatuses).toEqual(['queued', 'processing', 'retrying']);
+  });
+
+  // the migration keeps its own literal list (a migration is history and must not change
+  // when the code does): this pins that the table still admits exactly the code's statuses
+  it('are the statuses the table admits', async () => {
+    const result = await tdb.db.raw<{ rows: Array<{ definition: string }> }>(
+      `select pg_get_constraintdef(oid) as definition from pg_constraint where conname = 'uploads_status_check'`,
+    );
+    const admitted = [...(result.rows[0]?.definition ?? '').matchAll(/'([a-z]+)'/g)].map((m) => m[1]);
+    expect(admitted.sort()).toEqual([...uploadStatuses].sort());
   });
 });

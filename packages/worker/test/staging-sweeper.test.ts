@@ -3,26 +3,44 @@ import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { UploadJournal, createLogger } from '@avatar/shared';
-import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
-import { StagedOriginals } from '../src/adapters/staged-originals.js';
-import { sweepStaging } from '../src/sweepers/staging-sweeper.js';
+import type { ErrorCode } from '@avatar/shared';
+import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@avatar/shared/testing';
+import type { WorkerContext } from '../src/runtime/build-worker-context.js';
+import { StagingSweeper } from '../src/sweepers/staging-sweeper.js';
+import { testWorkerContext } from './support/test-worker.js';
 
 let tdb: TestDatabase;
+let redis: TestRedis;
 let dir: string;
+let worker: WorkerContext;
 beforeAll(async () => {
   tdb = await createTestDatabase();
+  redis = createTestRedis();
   dir = await mkdtemp(path.join(tmpdir(), 'staging-sweep-'));
+  worker = testWorkerContext({ database: tdb, redis, stagingDir: dir });
 });
 afterAll(async () => {
-  await tdb.drop();
+  await worker?.close();
+  await redis?.cleanup();
+  await tdb?.drop();
   await rm(dir, { recursive: true, force: true });
 });
 
-async function accepted(stagedPath: string, status: 'queued' | 'failed'): Promise<string> {
-  const journal = new UploadJournal(tdb.db);
+/** The staging sweeper as the worker runs it: over the worker's staging store and workflow. */
+function sweep(options: { failedRetentionMs?: number } = {}): Promise<number> {
+  const sweeper = new StagingSweeper(
+    { uploads: worker.repos.uploads, staged: worker.adapters.staged, workflow: worker.workflow, logger: worker.logger },
+    { graceMs: 600_000, ...options },
+  );
+  return sweeper.sweep();
+}
+
+async function accepted(stagedPath: string, failedWith?: ErrorCode): Promise<string> {
+  const { journal } = tdb.repos;
   const upload = await journal.accept({ id: randomUUID(), userId: 1, idempotencyKey: null, declaredType: null, detectedType: 'image/png', sizeBytes: 1, sha256: 'x', width: 1, height: 1, stagedPath });
-  if (status === 'failed') await journal.record(upload.id, { status: 'failed', patch: { errorCode: 'x', errorMessage: 'x' }, event: { type: 'failed', data: { code: 'x', message: 'x' } } });
+  if (failedWith) {
+    await journal.record(upload.id, { status: 'failed', patch: { errorCode: failedWith, errorMessage: failedWith }, event: { type: 'failed', data: { code: failedWith, message: failedWith } } });
+  }
   return upload.id;
 }
 
@@ -35,17 +53,13 @@ it('removes originals of finished uploads and old unclaimed files, keeps live on
   const longAgo = new Date(Date.now() - 3_600_000);
   for (const file of [live, strayOld]) await utimes(file, longAgo, longAgo);
   // a row naming a path outside the staging folder: the sweeper must refuse it and go on
-  await accepted('/etc/passwd', 'failed');
-  const finishedId = await accepted(finished, 'failed');
-  await accepted(live, 'queued');
+  await accepted('/etc/passwd', 'image_undecodable');
+  const finishedId = await accepted(finished, 'image_undecodable');
+  await accepted(live);
 
-  const removed = await sweepStaging(
-    { db: tdb.db, staged: new StagedOriginals(dir), logger: createLogger({ level: 'silent', name: 'test' }) },
-    { graceMs: 600_000 },
-  );
-  expect(removed).toBe(2);
+  expect(await sweep()).toBe(2);
   expect((await readdir(dir)).sort()).toEqual(['live.upload', 'stray-new.upload']);
-  expect((await tdb.db('uploads').where({ id: finishedId }).first()).staged_path).toBeNull();
+  expect((await tdb.repos.uploads.findById(finishedId))?.stagedPath).toBeNull();
 });
 
 it("keeps a failed upload's original for the retry window when the failure was the system's fault, not when the image was", async () => {
@@ -54,23 +68,15 @@ it("keeps a failed upload's original for the retry window when the failure was t
   for (const file of [outage, badImage]) await writeFile(file, 'x');
   const longAgo = new Date(Date.now() - 3_600_000);
   for (const file of [outage, badImage]) await utimes(file, longAgo, longAgo);
-  const journal = new UploadJournal(tdb.db);
-  const fail = async (stagedPath: string, code: string): Promise<string> => {
-    const upload = await journal.accept({ id: randomUUID(), userId: 1, idempotencyKey: null, declaredType: null, detectedType: 'image/png', sizeBytes: 1, sha256: 'x', width: 1, height: 1, stagedPath });
-    await journal.record(upload.id, { status: 'failed', patch: { errorCode: code, errorMessage: code }, event: { type: 'failed', data: { code, message: code } } });
-    return upload.id;
-  };
-  const outageId = await fail(outage, 'storage_unavailable');
-  await fail(badImage, 'image_undecodable');
-  const sweep = (failedRetentionMs: number): Promise<number> =>
-    sweepStaging({ db: tdb.db, staged: new StagedOriginals(dir), logger: createLogger({ level: 'silent', name: 'test' }) }, { graceMs: 600_000, failedRetentionMs });
+  const outageId = await accepted(outage, 'storage_unavailable');
+  await accepted(badImage, 'image_undecodable');
 
-  await sweep(3_600_000);
+  await sweep({ failedRetentionMs: 3_600_000 });
   expect(await readdir(dir)).toContain('outage.upload');
   expect(await readdir(dir)).not.toContain('bad-image.upload');
   // past the window it goes too
   await tdb.db('uploads').where({ id: outageId }).update({ updated_at: new Date(Date.now() - 7_200_000) });
-  await sweep(3_600_000);
+  await sweep({ failedRetentionMs: 3_600_000 });
   expect(await readdir(dir)).not.toContain('outage.upload');
-  expect((await tdb.db('uploads').where({ id: outageId }).first()).staged_path).toBeNull();
+  expect((await tdb.repos.uploads.findById(outageId))?.stagedPath).toBeNull();
 });

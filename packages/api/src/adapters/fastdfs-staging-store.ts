@@ -3,7 +3,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastdfsClient } from '@avatar/fastdfs';
-import { AppError, FastdfsStagedFiles, removeIfPresent, type Db } from '@avatar/shared';
+import { AppError, FastdfsStagedFiles, removeIfPresent, type StagedOriginalsRepository } from '@avatar/shared';
 import { receiveToFile } from './receive-to-file.js';
 import type { ReceiveOptions, StagedFile, StagingStore } from './staging-store.js';
 
@@ -19,16 +19,24 @@ const STAGED_EXT = 'upload';
  * grace period with no live upload naming it.
  */
 export class FastdfsStagingStore implements StagingStore {
+  private readonly tempDir: string;
+  private readonly client: FastdfsClient;
   private readonly staged: FastdfsStagedFiles;
+  private readonly leftoverAgeMs: number;
 
-  constructor(
-    private readonly tempDir: string,
-    private readonly client: FastdfsClient,
-    db: Db,
+  constructor(options: {
+    /** This API's own folder for bodies being received and probed. */
+    tempDir: string;
+    client: FastdfsClient;
+    /** The staging intents (`staged_originals`). */
+    intents: StagedOriginalsRepository;
     /** Temp files older than this at start were left by a killed API and are removed. */
-    private readonly leftoverAgeMs: number,
-  ) {
-    this.staged = new FastdfsStagedFiles(client, db);
+    leftoverAgeMs: number;
+  }) {
+    this.tempDir = options.tempDir;
+    this.client = options.client;
+    this.staged = new FastdfsStagedFiles(options.client, options.intents);
+    this.leftoverAgeMs = options.leftoverAgeMs;
   }
 
   async init(): Promise<void> {

@@ -9,12 +9,25 @@ import type { ReceiveOptions, StagedFile } from './staging-store.js';
 /** Bytes kept from the start of the file: enough for file-type's sniffing. */
 const HEAD_BYTES = 4100;
 
-/** Hashes, counts and keeps the head of the bytes passing through; fails as soon as the limit is passed. */
+/**
+ * Bytes gathered before each write to the staging file. The parser hands over socket-sized
+ * pieces (about 64 KiB), and each write is a trip through libuv's thread pool that costs more
+ * than copying the piece: a ~600 KB photo takes 3 writes instead of about 10. Bounded, so 64
+ * bodies at once hold at most 16 MiB here.
+ */
+const WRITE_BATCH_BYTES = 256 * 1024;
+
+/**
+ * Hashes, counts and keeps the head of the bytes passing through, and passes them on in
+ * batches of WRITE_BATCH_BYTES; fails as soon as the limit is passed.
+ */
 class MeasuringTransform extends Transform {
   readonly hash = createHash('sha256');
   size = 0;
   private readonly headChunks: Buffer[] = [];
   private headSize = 0;
+  private batch: Buffer[] = [];
+  private batchSize = 0;
 
   constructor(private readonly maxBytes: number) {
     super();
@@ -36,7 +49,22 @@ class MeasuringTransform extends Transform {
       this.headSize += take.length;
     }
     this.hash.update(chunk);
-    callback(null, chunk);
+    this.batch.push(chunk);
+    this.batchSize += chunk.length;
+    if (this.batchSize >= WRITE_BATCH_BYTES) this.push(this.takeBatch());
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.batchSize > 0) this.push(this.takeBatch());
+    callback();
+  }
+
+  private takeBatch(): Buffer {
+    const bytes = this.batch.length === 1 ? (this.batch[0] as Buffer) : Buffer.concat(this.batch, this.batchSize);
+    this.batch = [];
+    this.batchSize = 0;
+    return bytes;
   }
 }
 

@@ -45,8 +45,9 @@ export class UploadEventListener {
     });
   }
 
-  /** Releases every waiter (they answer with what they have) and closes the connection. */
+  /** Releases every waiter (they answer with what they have) and closes the connection; once. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     for (const set of this.waiters.values()) for (const wake of [...set]) wake();

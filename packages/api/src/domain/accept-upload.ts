@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { FastifyBaseLogger } from 'fastify';
+import type { InspectedImage } from '@avatar/image-format';
 import {
   AppError,
+  IdempotencyKeyTakenError,
   isInfrastructureError,
   jobNames,
+  type Logger,
   type ProcessAvatarJob,
   type Upload,
   type UploadJournal,
   type UploadsRepository,
 } from '@avatar/shared';
-import type { InspectedImage } from './inspect-image.js';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
@@ -19,7 +20,7 @@ export interface AcceptUploadDeps {
   uploads: UploadsRepository;
   queue: Pick<Queue<ProcessAvatarJob>, 'add' | 'getJob'>;
   removeStaged: (ref: string) => Promise<void>;
-  logger: Pick<FastifyBaseLogger, 'warn' | 'error'>;
+  logger: Pick<Logger, 'warn' | 'error'>;
 }
 
 export interface AcceptUploadInput {
@@ -69,7 +70,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, input: AcceptUploadIn
     });
   } catch (error) {
     // a concurrent request with the same key won the insert: answer as it did
-    if (input.idempotencyKey && (error as { code?: string }).code === '23505') {
+    if (error instanceof IdempotencyKeyTakenError) {
       const earlier = await findReplay(deps, input);
       if (earlier) {
         await deps.removeStaged(input.staged.ref);

@@ -1,7 +1,7 @@
-import type { UploadEvent, UploadEventType } from '@avatar/shared';
+import { terminalStatusList, type UploadEvent, type UploadEventType } from '@avatar/shared';
 
-/** The event types after which an upload never changes again: the stream ends with them. */
-const terminalEventTypes: ReadonlySet<UploadEventType> = new Set(['done', 'failed', 'superseded']);
+/** The event types after which an upload never changes again (each terminal status has its event): the stream ends with them. */
+const terminalEventTypes: ReadonlySet<UploadEventType> = new Set(terminalStatusList);
 
 export function isTerminalEvent(type: UploadEventType): boolean {
   return terminalEventTypes.has(type);

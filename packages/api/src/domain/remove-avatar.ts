@@ -1,9 +1,8 @@
 import type { Queue } from 'bullmq';
-import { AppError, UserDetailRepository, jobNames, type Db, type DeleteFilesJob } from '@avatar/shared';
+import { AppError, jobNames, type DeleteFilesJob, type Repositories } from '@avatar/shared';
 
 export interface RemoveAvatarDeps {
-  db: Db;
-  tables: { users: string; userDetail: string };
+  repos: Pick<Repositories, 'transaction'>;
   cleanupQueue: Queue<DeleteFilesJob>;
 }
 
@@ -14,11 +13,10 @@ export interface RemoveAvatarDeps {
  * enqueue fail, the stored-files sweeper finds the set (its upload is no user's avatar).
  */
 export async function removeUserAvatar(deps: RemoveAvatarDeps, userId: number): Promise<{ uploadId: string | null; fileIds: string[] }> {
-  const removed = await deps.db.transaction(async (trx) => {
-    const details = new UserDetailRepository(trx, deps.tables);
-    const current = await details.findAvatar(userId, { forUpdate: true });
+  const removed = await deps.repos.transaction(async ({ userDetail }) => {
+    const current = await userDetail.findAvatar(userId, { forUpdate: true });
     if (!current?.avatar) return undefined;
-    await details.clearAvatar(userId);
+    await userDetail.clearAvatar(userId);
     const fileIds = current.variants.length > 0 ? current.variants.map((v) => v.fileId) : current.avatarFileId ? [current.avatarFileId] : [];
     return { uploadId: current.avatarUploadId, fileIds };
   });

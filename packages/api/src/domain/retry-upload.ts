@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
-import { AppError, UploadJournal, jobNames, processAvatarJobSchema, type Db, type ProcessAvatarJob, type Upload } from '@avatar/shared';
+import { AppError, jobNames, processAvatarJobSchema, type ProcessAvatarJob, type Upload, type UploadJournal } from '@avatar/shared';
 
 export interface RetryUploadDeps {
-  db: Db;
+  journal: Pick<UploadJournal, 'reopenFailed'>;
   avatarQueue: Queue<ProcessAvatarJob>;
   /** Whether the staged original is still there to be processed again. */
   originalExists: (stagedPath: string) => Promise<boolean>;
@@ -28,7 +28,7 @@ export async function retryFailedUpload(deps: RetryUploadDeps, uploadId: string)
   const running = await deps.avatarQueue.getJob(uploadId);
   if (running && (await running.getState()) === 'active') throw new AppError('upload_not_retryable', 'Its job is still running');
 
-  const outcome = await new UploadJournal(deps.db).reopenFailed(uploadId, deps.originalExists);
+  const outcome = await deps.journal.reopenFailed(uploadId, deps.originalExists);
   switch (outcome.kind) {
     case 'not_found':
       throw new AppError('upload_not_found');

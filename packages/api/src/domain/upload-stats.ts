@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { UploadStatsRepository, type Db, type MinuteCount, type UploadStatus } from '@avatar/shared';
+import type { MinuteCount, UploadStatsRepository, UploadStatus } from '@avatar/shared';
 
 export interface MinutePoint {
   minute: Date;
@@ -48,8 +48,8 @@ export function fillMinutes(counts: readonly MinuteCount[], from: Date, minutes:
 }
 
 /** Everything the overview page shows, read in parallel: counts, the last hour minute by minute, top failure codes and queue depth. */
-export async function loadOverview(deps: { db: Db; queues: ReadonlyArray<Queue> }, now = new Date()): Promise<Overview> {
-  const stats = new UploadStatsRepository(deps.db);
+export async function loadOverview(deps: { stats: UploadStatsRepository; queues: ReadonlyArray<Queue> }, now = new Date()): Promise<Overview> {
+  const { stats } = deps;
   const hourAgo = new Date(now.getTime() - 60 * MINUTE);
   // the current minute included: 60 whole minutes back from its start
   const chartFrom = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE - 59 * MINUTE);

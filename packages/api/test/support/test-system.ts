@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { FastdfsClient, startDevServer, type DevServer } from '@avatar/fastdfs';
-import { createLogger, demoUsers, loadConfig, UserDetailRepository, type Config, type Db } from '@avatar/shared';
+import { createLogger, demoUsers, loadConfig, type Config, type Db, type Repositories } from '@avatar/shared';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@avatar/shared/testing';
 import { startWorkerRuntime, type WorkerRuntime } from '@avatar/worker';
 import { startApiRuntime, type ApiRuntime } from '../../src/api-runtime.js';
@@ -14,6 +14,8 @@ export interface TestSystem {
   config: Config;
   url: string;
   db: Db;
+  /** The repositories on the test database, for arranging and checking rows as the product writes them. */
+  repos: Repositories;
   devServer: DevServer;
   fastdfs: FastdfsClient;
   api: ApiRuntime;
@@ -83,7 +85,7 @@ export async function startTestSystem(options: { worker?: boolean; stagingBacken
       ...options.env,
     });
     logger = createLogger({ level: config.logLevel, name: 'test' });
-    await new UserDetailRepository(tdb.db, config.tables).ensureUsers(demoUsers);
+    await tdb.repos.userDetail.ensureUsers(demoUsers);
     const client = new FastdfsClient({ trackers: devServer.trackers, poolSize: 8 });
     fastdfs = client;
     started.push(() => client.close());
@@ -100,6 +102,7 @@ export async function startTestSystem(options: { worker?: boolean; stagingBacken
     config,
     url: api.url,
     db: tdb.db,
+    repos: tdb.repos,
     devServer,
     fastdfs,
     api,

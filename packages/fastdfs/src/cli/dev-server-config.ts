@@ -1,40 +1,38 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isValidGroup } from '../codec/field-rules.js';
-import type { DevServerOptions } from '../dev-server/dev-server.js';
+import { ConfigError } from '../config/config-error.js';
+import {
+  DEV_SERVER_ENV,
+  DEV_SERVER_ENV_DEFAULTS,
+  folderParser,
+  parseGroup,
+  parseHost,
+  parseIpFieldSize,
+  parsePort,
+} from '../config/dev-server-env.js';
+import { type GivenSetting, SettingsReader, fromEnv } from '../config/settings-reader.js';
+import { DEV_SERVER_DEFAULTS, type DevServerOptions } from '../dev-server/dev-server.js';
 
 export const USAGE = `Usage: fastdfs-dev-server [options]
 
 Runs a FastDFS-compatible tracker, storage server and HTTP reader on loopback.
 
 Options (each falls back to an environment variable, then a default):
-  --tracker-port N    tracker port     (FDFS_DEV_TRACKER_PORT, 22122; 0 = any free port)
-  --storage-port N    storage port     (FDFS_DEV_STORAGE_PORT, 23000)
-  --http-port N       HTTP read port   (FDFS_DEV_HTTP_PORT, 8888)
-  --data-dir DIR      store path       (FDFS_DEV_DATA_DIR, ./.data/fastdfs)
-  --group NAME        group name       (group1)
-  --host ADDRESS      listen address   (127.0.0.1)
-  --ip-field-size N   15 or 45: IP field size in tracker answers (15)
+  --tracker-port N    tracker port     (${DEV_SERVER_ENV.trackerPort}, ${DEV_SERVER_ENV_DEFAULTS.trackerPort}; 0 = any free port)
+  --storage-port N    storage port     (${DEV_SERVER_ENV.storagePort}, ${DEV_SERVER_ENV_DEFAULTS.storagePort})
+  --http-port N       HTTP read port   (${DEV_SERVER_ENV.httpPort}, ${DEV_SERVER_ENV_DEFAULTS.httpPort})
+  --data-dir DIR      store path       (${DEV_SERVER_ENV.dataDir}, ./${DEV_SERVER_ENV_DEFAULTS.dataDir})
+  --group NAME        group name       (${DEV_SERVER_DEFAULTS.group})
+  --host ADDRESS      listen address   (${DEV_SERVER_DEFAULTS.host})
+  --ip-field-size N   15 or 45: IP field size in tracker answers (${DEV_SERVER_DEFAULTS.ipFieldSize})
   -h, --help          show this help`;
-
-/** A bad flag or variable: the message names it, and the process stops. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
 export type CliCommand = { kind: 'help' } | { kind: 'run'; options: DevServerOptions & Required<Pick<DevServerOptions, 'host' | 'group' | 'trackerPort' | 'storagePort' | 'httpPort'>> };
 
-function port(source: string, raw: string): number {
-  if (!/^\d{1,5}$/.test(raw.trim()) || Number(raw) > 65535) {
-    throw new ConfigError(`invalid ${source}: ${JSON.stringify(raw)} (expected a port number from 0 to 65535)`);
-  }
-  return Number(raw);
-}
-
-/** Reads flags, then environment variables, then defaults; validates every value once. */
+/**
+ * Reads flags, then environment variables, then defaults; validates every value once.
+ * @throws ConfigError naming every bad flag or variable
+ */
 export function parseDevServerArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: string): CliCommand {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -54,41 +52,26 @@ export function parseDevServerArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: 
       },
     }));
   } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error));
+    throw new ConfigError([error instanceof Error ? error.message : String(error)]);
   }
   if (values.help === true) return { kind: 'help' };
 
-  const pick = (flag: string, envName: string | undefined, fallback: string): { source: string; raw: string } => {
+  /** The flag if given, else the variable (when the setting has one and it is set). */
+  const given = (flag: string, variable?: string): GivenSetting | undefined => {
     const fromFlag = values[flag];
     if (typeof fromFlag === 'string') return { source: `--${flag}`, raw: fromFlag };
-    const fromEnv = envName === undefined ? undefined : env[envName];
-    if (envName !== undefined && fromEnv !== undefined && fromEnv !== '') return { source: envName, raw: fromEnv };
-    return { source: `--${flag}`, raw: fallback };
+    return variable === undefined ? undefined : fromEnv(env, variable);
   };
-  const portOf = (flag: string, envName: string, fallback: number): number => {
-    const { source, raw } = pick(flag, envName, String(fallback));
-    return port(source, raw);
+  const reader = new SettingsReader();
+  const options = {
+    trackerPort: reader.read(given('tracker-port', DEV_SERVER_ENV.trackerPort), parsePort, DEV_SERVER_ENV_DEFAULTS.trackerPort),
+    storagePort: reader.read(given('storage-port', DEV_SERVER_ENV.storagePort), parsePort, DEV_SERVER_ENV_DEFAULTS.storagePort),
+    httpPort: reader.read(given('http-port', DEV_SERVER_ENV.httpPort), parsePort, DEV_SERVER_ENV_DEFAULTS.httpPort),
+    dataDir: reader.read(given('data-dir', DEV_SERVER_ENV.dataDir), folderParser(cwd), resolve(cwd, DEV_SERVER_ENV_DEFAULTS.dataDir)),
+    group: reader.read(given('group'), parseGroup, DEV_SERVER_DEFAULTS.group),
+    host: reader.read(given('host'), parseHost, DEV_SERVER_DEFAULTS.host),
+    ipFieldSize: reader.read(given('ip-field-size'), parseIpFieldSize, DEV_SERVER_DEFAULTS.ipFieldSize),
   };
-
-  const group = pick('group', undefined, 'group1');
-  if (!isValidGroup(group.raw)) throw new ConfigError(`invalid ${group.source}: ${JSON.stringify(group.raw)} (1 to 16 of A-Z a-z 0-9 _ -)`);
-  const host = pick('host', undefined, '127.0.0.1');
-  if (host.raw.trim() === '') throw new ConfigError(`invalid ${host.source}: empty`);
-  const dataDir = pick('data-dir', 'FDFS_DEV_DATA_DIR', '.data/fastdfs');
-  if (dataDir.raw.trim() === '') throw new ConfigError(`invalid ${dataDir.source}: empty`);
-  const ipField = pick('ip-field-size', undefined, '15');
-  if (ipField.raw !== '15' && ipField.raw !== '45') throw new ConfigError(`invalid ${ipField.source}: ${JSON.stringify(ipField.raw)} (expected 15 or 45)`);
-
-  return {
-    kind: 'run',
-    options: {
-      trackerPort: portOf('tracker-port', 'FDFS_DEV_TRACKER_PORT', 22122),
-      storagePort: portOf('storage-port', 'FDFS_DEV_STORAGE_PORT', 23000),
-      httpPort: portOf('http-port', 'FDFS_DEV_HTTP_PORT', 8888),
-      dataDir: resolve(cwd, dataDir.raw),
-      group: group.raw,
-      host: host.raw,
-      ipFieldSize: ipField.raw === '45' ? 45 : 15,
-    },
-  };
+  reader.finish();
+  return { kind: 'run', options };
 }

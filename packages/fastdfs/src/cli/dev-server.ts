@@ -1,5 +1,6 @@
 import { startDevServer } from '../dev-server/dev-server.js';
-import { ConfigError, USAGE, parseDevServerArgs } from './dev-server-config.js';
+import { ConfigError } from '../config/config-error.js';
+import { USAGE, parseDevServerArgs } from './dev-server-config.js';
 
 /** Entry point: read settings, start the dev server, stop cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -10,7 +11,7 @@ async function main(): Promise<void> {
     command = parseDevServerArgs(process.argv.slice(2), process.env, process.cwd());
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(`fastdfs dev server: ${error.message}\n\n${USAGE}`);
+    console.error(`${error.problems.map((problem) => `fastdfs dev server: ${problem}`).join('\n')}\n\n${USAGE}`);
     process.exit(2);
   }
   if (command.kind === 'help') {

@@ -2,6 +2,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { FastdfsError } from '../errors/fastdfs-error.js';
 import { Command, Status } from '../protocol/commands.js';
+import { encodeHeader } from '../protocol/header.js';
 import { HEADER_SIZE } from '../protocol/sizes.js';
 import { type Endpoint, endpointKey } from './endpoint.js';
 
@@ -90,7 +91,8 @@ export class Connection {
         return true;
       };
       const socket = netConnect({ host: endpoint.host, port: endpoint.port, noDelay: true, onread: { buffer: readBuffer, callback: onRead } });
-      const settle = (error: FastdfsError | undefined): void => {
+      /** Connected (no error), or failed to. */
+      const settle = (error?: FastdfsError): void => {
         clearTimeout(timer);
         socket.off('error', onError);
         signal?.removeEventListener('abort', onAbort);
@@ -106,7 +108,7 @@ export class Connection {
       const onAbort = (): void => settle(new FastdfsError('aborted', `connecting to ${key} was aborted`));
       const timer = setTimeout(() => settle(new FastdfsError('connect', `connecting to ${key} timed out after ${settings.connectTimeoutMs} ms`)), settings.connectTimeoutMs);
       socket.once('error', onError);
-      socket.once('connect', () => settle(undefined));
+      socket.once('connect', () => settle());
       if (signal) {
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
@@ -129,20 +131,12 @@ export class Connection {
   }
 
   /**
-   * Sends a request whose content (if any) is a buffer, and routes the response to
-   * `handler`. A streamed content is sent afterwards with {@link pump}.
+   * Sends a whole request (the packet, and its content when that is a buffer) and routes
+   * the response to `handler`.
    */
-  start(handler: ResponseHandler, packet: Buffer, content?: Buffer, streamed = false): void {
-    if (this.dead) {
-      handler.fail(new FastdfsError('closed', `connection to ${this.key} is closed`, { command: handler.command }));
-      return;
-    }
-    this.uses++;
-    this.handler = handler;
-    this.headerFilled = 0;
-    this.remaining = -1;
-    this.responseStarted = false;
-    this.requestSent = !streamed;
+  start(handler: ResponseHandler, packet: Buffer, content?: Buffer): void {
+    if (!this.begin(handler)) return;
+    this.requestSent = true;
     if (content !== undefined && content.length > 0) {
       this.socket.cork();
       this.socket.write(packet);
@@ -151,6 +145,16 @@ export class Connection {
     } else {
       this.socket.write(packet);
     }
+  }
+
+  /**
+   * Sends the packet of a request whose content follows with {@link pump}, and routes the
+   * response to `handler`. Until the content is all sent, the connection is not reusable.
+   */
+  startStreamed(handler: ResponseHandler, packet: Buffer): void {
+    if (!this.begin(handler)) return;
+    this.requestSent = false;
+    this.socket.write(packet);
   }
 
   /**
@@ -208,11 +212,23 @@ export class Connection {
   quit(): void {
     if (this.dead) return;
     if (this.handler === undefined) {
-      const packet = Buffer.alloc(HEADER_SIZE);
-      packet[8] = Command.QUIT;
-      this.socket.end(packet);
+      this.socket.end(encodeHeader({ bodyLength: 0, command: Command.QUIT }));
     }
     this.destroy();
+  }
+
+  /** Makes `handler` the current one; false (and `handler` failed) when the connection is closed. */
+  private begin(handler: ResponseHandler): boolean {
+    if (this.dead) {
+      handler.fail(new FastdfsError('closed', `connection to ${this.key} is closed`, { command: handler.command }));
+      return false;
+    }
+    this.uses++;
+    this.handler = handler;
+    this.headerFilled = 0;
+    this.remaining = -1;
+    this.responseStarted = false;
+    return true;
   }
 
   private drained(): Promise<void> {

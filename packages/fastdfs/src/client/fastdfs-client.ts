@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { checkExt, checkGroup, checkPrefix } from '../codec/field-rules.js';
 import { decodeMetadata, encodeMetadata } from '../codec/metadata.js';
 import {
+  type ByteRange,
   encodeDownload,
   encodeEmptyRequest,
   encodeGroupAndName,
@@ -11,9 +12,9 @@ import {
   encodeUpload,
   encodeUploadSlave,
 } from '../codec/requests.js';
-import { type FileInfo, type StorageAddress, decodeFileInfo, decodeStorageAddress, decodeUploadedName } from '../codec/responses.js';
+import { type FileInfo, type StorageAddress, decodeFileInfo, decodeFileLocation, decodeStoreAnswer, decodeUploadedName } from '../codec/responses.js';
 import { FastdfsError, invalidArgument } from '../errors/fastdfs-error.js';
-import { parseFileId } from '../file-id.js';
+import { type RemoteFile, parseFileId } from '../file-id.js';
 import { Command, MetadataFlag } from '../protocol/commands.js';
 import { GROUP_NAME_SIZE, INT64_SIZE, IP_FIELD_SIZE_LONG, REMOTE_NAME_MAX_LENGTH } from '../protocol/sizes.js';
 import { BufferedResponse } from './buffered-response.js';
@@ -47,6 +48,10 @@ export interface DownloadOptions extends SignalOption {
   length?: number;
 }
 export type MetadataMode = 'overwrite' | 'merge';
+export interface SetMetadataOptions extends SignalOption {
+  /** `overwrite` (default) replaces every key of the file; `merge` adds and changes keys, keeping the others. */
+  mode?: MetadataMode;
+}
 export type { FileInfo };
 
 /** Largest tracker answer: group 16 + 45-byte IP + port 8 + path index 1. */
@@ -57,7 +62,7 @@ const MAX_METADATA_ANSWER = 16 * 1024 * 1024;
 /** Pools found by a linear scan before falling back to the keyed map. */
 const MAX_LISTED_POOLS = 32;
 /** "Query store, any group" has no variable part: one packet serves every upload (writes never modify it). */
-const QUERY_STORE_ANY_GROUP = encodeQueryStore(undefined);
+const QUERY_STORE_ANY_GROUP = encodeQueryStore();
 
 function isNetworkFailure(error: unknown): error is FastdfsError {
   return error instanceof FastdfsError && (error.kind === 'connect' || error.kind === 'timeout' || error.kind === 'closed' || error.kind === 'protocol');
@@ -75,7 +80,33 @@ function contentSize(content: FileContent, command: number): number {
   return content.size;
 }
 
-function checkRange(options: DownloadOptions | undefined): { offset: number; length: number } {
+/**
+ * One request and the answer it expects, as {@link FastdfsClient.request} sends it on a
+ * pooled connection.
+ */
+interface Exchange<T> {
+  /** Header and fixed part of the body, ready to write. */
+  packet: Buffer;
+  /** The request's command: named in errors, and it decides what a status means. */
+  command: number;
+  /** The longest answer body accepted; a longer one is a protocol error. */
+  maxAnswerBytes: number;
+  /** File content that follows the packet (uploads). */
+  content?: FileContent;
+  signal: AbortSignal | undefined;
+  /**
+   * Whether sending it twice is harmless: only then is it sent again when a reused
+   * connection turns out to have been closed by the server while idle.
+   */
+  idempotent: boolean;
+  /** Turns the answer's body into the result; without it the body itself is the result. */
+  decode?: (body: Buffer) => T;
+}
+
+/** A query to the trackers: always idempotent, never with content, always decoded. */
+type TrackerQuery<T> = Omit<Exchange<T>, 'content' | 'idempotent' | 'decode'> & { decode: (body: Buffer) => T };
+
+function checkRange(options: DownloadOptions | undefined): ByteRange {
   const offset = options?.offset ?? 0;
   const length = options?.length;
   if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`download offset must be a non-negative integer, got ${String(offset)}`, Command.STORAGE_DOWNLOAD_FILE);
@@ -138,9 +169,15 @@ export class FastdfsClient {
     const remembered = this.storeAssignments.get(assignmentKey);
     const store = remembered ?? (await this.queryStore(group, options.signal));
     try {
-      const uploaded = await this.request(store, encodeUpload(store.storePathIndex, size, ext), content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) =>
-        decodeUploadedName(command, body),
-      );
+      const uploaded = await this.request(store, {
+        packet: encodeUpload(store.storePathIndex, size, ext),
+        command,
+        maxAnswerBytes: MAX_UPLOAD_ANSWER,
+        content,
+        signal: options.signal,
+        idempotent: false,
+        decode: (body) => decodeUploadedName(command, body),
+      });
       // only a fresh answer starts the TTL: renewing it on every success would mean a steady
       // stream never asks the tracker again, and never sees a storage go or a new one come
       if (remembered === undefined) this.storeAssignments.set(assignmentKey, store);
@@ -165,10 +202,18 @@ export class FastdfsClient {
     const size = contentSize(content, command);
     throwIfAborted(options.signal, command);
     const remembered = this.masterLocations.get(masterFileId);
-    const storage = remembered ?? (await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, master.group, master.remoteName, options.signal));
-    const packet = encodeUploadSlave(master.remoteName, size, checkedPrefix, ext);
+    const storage = remembered ?? (await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, master, options.signal));
+    const packet = encodeUploadSlave({ masterRemoteName: master.remoteName, size, prefix: checkedPrefix, ext });
     try {
-      const uploaded = await this.request(storage, packet, content, command, MAX_UPLOAD_ANSWER, options.signal, false, (body) => decodeUploadedName(command, body));
+      const uploaded = await this.request(storage, {
+        packet,
+        command,
+        maxAnswerBytes: MAX_UPLOAD_ANSWER,
+        content,
+        signal: options.signal,
+        idempotent: false,
+        decode: (body) => decodeUploadedName(command, body),
+      });
       if (remembered === undefined) this.masterLocations.set(masterFileId, storage);
       return `${uploaded.group}/${uploaded.remoteName}`;
     } catch (error) {
@@ -183,10 +228,14 @@ export class FastdfsClient {
     const file = parseFileId(fileId);
     const range = checkRange(options);
     throwIfAborted(options?.signal, command);
-    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file.group, file.remoteName, options?.signal);
-    const maxBody = range.length > 0 ? range.length : bufferConstants.MAX_LENGTH;
-    const packet = encodeDownload(range.offset, range.length, file.group, file.remoteName);
-    return this.request<Buffer>(storage, packet, undefined, command, maxBody, options?.signal, true);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file, options?.signal);
+    return this.request(storage, {
+      packet: encodeDownload(file, range),
+      command,
+      maxAnswerBytes: range.length > 0 ? range.length : bufferConstants.MAX_LENGTH,
+      signal: options?.signal,
+      idempotent: true,
+    });
   }
 
   /**
@@ -199,9 +248,9 @@ export class FastdfsClient {
     const range = checkRange(options);
     const signal = options?.signal;
     throwIfAborted(signal, command);
-    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file.group, file.remoteName, signal);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file, signal);
     const pool = this.pool(storage);
-    const packet = encodeDownload(range.offset, range.length, file.group, file.remoteName);
+    const packet = encodeDownload(file, range);
     const maxBody = range.length > 0 ? range.length : Number.MAX_SAFE_INTEGER;
     for (let attempt = 0; ; attempt++) {
       const connection = await pool.acquire(signal);
@@ -225,8 +274,8 @@ export class FastdfsClient {
     const command = Command.STORAGE_DELETE_FILE;
     const file = parseFileId(fileId);
     throwIfAborted(options?.signal, command);
-    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, file.group, file.remoteName, options?.signal);
-    await this.request(storage, encodeGroupAndName(command, file.group, file.remoteName), undefined, command, 0, options?.signal, false);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, file, options?.signal);
+    await this.request(storage, { packet: encodeGroupAndName(command, file), command, maxAnswerBytes: 0, signal: options?.signal, idempotent: false });
   }
 
   /** Size, creation time, crc32 (unsigned) and source IP, as the storage server records them. */
@@ -234,21 +283,28 @@ export class FastdfsClient {
     const command = Command.STORAGE_QUERY_FILE_INFO;
     const file = parseFileId(fileId);
     throwIfAborted(options?.signal, command);
-    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file.group, file.remoteName, options?.signal);
-    const packet = encodeGroupAndName(command, file.group, file.remoteName);
-    return this.request(storage, packet, undefined, command, MAX_FILE_INFO_ANSWER, options?.signal, true, (body) => decodeFileInfo(command, body));
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file, options?.signal);
+    return this.request(storage, {
+      packet: encodeGroupAndName(command, file),
+      command,
+      maxAnswerBytes: MAX_FILE_INFO_ANSWER,
+      signal: options?.signal,
+      idempotent: true,
+      decode: (body) => decodeFileInfo(command, body),
+    });
   }
 
-  /** Replaces (`overwrite`, default) or merges (`merge`) the file's metadata. */
-  async setMetadata(fileId: string, metadata: Record<string, string>, mode: MetadataMode = 'overwrite', options?: SignalOption): Promise<void> {
+  /** Replaces (`mode: 'overwrite'`, default) or merges (`mode: 'merge'`) the file's metadata. */
+  async setMetadata(fileId: string, metadata: Record<string, string>, options?: SetMetadataOptions): Promise<void> {
     const command = Command.STORAGE_SET_METADATA;
     const file = parseFileId(fileId);
+    const mode = options?.mode ?? 'overwrite';
     if (mode !== 'overwrite' && mode !== 'merge') throw invalidArgument(`metadata mode must be "overwrite" or "merge", got ${String(mode)}`, command);
     const packed = encodeMetadata(metadata, command);
     throwIfAborted(options?.signal, command);
-    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, file.group, file.remoteName, options?.signal);
-    const packet = encodeSetMetadata(file.group, file.remoteName, packed, MetadataFlag[mode]);
-    await this.request(storage, packet, undefined, command, 0, options?.signal, false);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, file, options?.signal);
+    const packet = encodeSetMetadata(file, packed, MetadataFlag[mode]);
+    await this.request(storage, { packet, command, maxAnswerBytes: 0, signal: options?.signal, idempotent: false });
   }
 
   /**
@@ -259,10 +315,16 @@ export class FastdfsClient {
     const command = Command.STORAGE_GET_METADATA;
     const file = parseFileId(fileId);
     throwIfAborted(options?.signal, command);
-    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file.group, file.remoteName, options?.signal);
+    const storage = await this.queryFileLocation(Command.TRACKER_QUERY_FETCH_ONE, file, options?.signal);
     try {
-      const packet = encodeGroupAndName(command, file.group, file.remoteName);
-      return await this.request(storage, packet, undefined, command, MAX_METADATA_ANSWER, options?.signal, true, decodeMetadata);
+      return await this.request(storage, {
+        packet: encodeGroupAndName(command, file),
+        command,
+        maxAnswerBytes: MAX_METADATA_ANSWER,
+        signal: options?.signal,
+        idempotent: true,
+        decode: decodeMetadata,
+      });
     } catch (error) {
       if (error instanceof FastdfsError && error.notFound) return {};
       throw error;
@@ -273,7 +335,7 @@ export class FastdfsClient {
   async activeTest(options?: SignalOption): Promise<void> {
     const command = Command.ACTIVE_TEST;
     throwIfAborted(options?.signal, command);
-    await this.onTracker(encodeEmptyRequest(command), command, 0, options?.signal, () => undefined);
+    await this.onTracker({ packet: encodeEmptyRequest(command), command, maxAnswerBytes: 0, signal: options?.signal, decode: () => undefined });
   }
 
   /**
@@ -307,20 +369,22 @@ export class FastdfsClient {
   private queryStore(group: string | undefined, signal: AbortSignal | undefined): Promise<StorageAddress> {
     const packet = group === undefined ? QUERY_STORE_ANY_GROUP : encodeQueryStore(group);
     const command = packet[8] ?? 0;
-    return this.onTracker(packet, command, MAX_STORE_ANSWER, signal, (body) => decodeStorageAddress(command, body, true));
+    return this.onTracker({ packet, command, maxAnswerBytes: MAX_STORE_ANSWER, signal, decode: (body) => decodeStoreAnswer(command, body) });
   }
 
-  private queryFileLocation(command: number, group: string, remoteName: string, signal: AbortSignal | undefined): Promise<StorageAddress> {
-    const packet = encodeGroupAndName(command, group, remoteName);
-    return this.onTracker(packet, command, MAX_STORE_ANSWER, signal, (body) => decodeStorageAddress(command, body, false));
+  /** Asks the trackers which storage server holds `file`: to read it (102) or to change it (103). */
+  private queryFileLocation(command: number, file: RemoteFile, signal: AbortSignal | undefined): Promise<StorageAddress> {
+    const packet = encodeGroupAndName(command, file);
+    return this.onTracker({ packet, command, maxAnswerBytes: MAX_STORE_ANSWER, signal, decode: (body) => decodeFileLocation(command, body) });
   }
 
-  /** Sends a request to the trackers in turn until one answers; network failures start a tracker's cool-down. */
-  private async onTracker<T>(packet: Buffer, command: number, maxBody: number, signal: AbortSignal | undefined, decode: (body: Buffer) => T): Promise<T> {
+  /** Sends a query to the trackers in turn until one answers; network failures start a tracker's cool-down. */
+  private async onTracker<T>(query: TrackerQuery<T>): Promise<T> {
+    const exchange = { packet: query.packet, command: query.command, maxAnswerBytes: query.maxAnswerBytes, signal: query.signal, idempotent: true, decode: query.decode };
     let lastError: unknown;
     for (const tracker of this.trackers.candidates()) {
       try {
-        const answer = await this.request(tracker, packet, undefined, command, maxBody, signal, true, decode);
+        const answer = await this.request(tracker, exchange);
         this.trackers.markHealthy(tracker);
         return answer;
       } catch (error) {
@@ -335,29 +399,23 @@ export class FastdfsClient {
   /**
    * One request/response on a pooled connection to `endpoint`. An idempotent request that
    * failed because a reused connection turned out to be closed (the server dropped it
-   * while idle) is sent once more on another connection.
+   * while idle) is sent once more on another connection. Without `decode` the answer is
+   * the body itself.
    */
-  private async request<T = Buffer>(
-    endpoint: Endpoint,
-    packet: Buffer,
-    content: FileContent | undefined,
-    command: number,
-    maxBody: number,
-    signal: AbortSignal | undefined,
-    idempotent: boolean,
-    decode?: (body: Buffer) => T,
-  ): Promise<T> {
+  private request(endpoint: Endpoint, exchange: Exchange<Buffer> & { decode?: undefined }): Promise<Buffer>;
+  private request<T>(endpoint: Endpoint, exchange: Exchange<T> & { decode: (body: Buffer) => T }): Promise<T>;
+  private async request<T>(endpoint: Endpoint, exchange: Exchange<T>): Promise<T> {
     const pool = this.pool(endpoint);
     for (let attempt = 0; ; attempt++) {
       // An idle pooled connection is taken at once, without a round through the microtask queue.
-      const connection = pool.tryAcquire(signal) ?? (await pool.acquire(signal));
+      const connection = pool.tryAcquire(exchange.signal) ?? (await pool.acquire(exchange.signal));
       const reused = connection.uses > 0;
       try {
-        return await this.exchange(connection, packet, content, command, maxBody, signal, decode);
+        return await this.exchange(connection, exchange);
       } catch (error) {
         // A body that does not decode means the peer is not speaking the protocol: never reuse it.
         if (error instanceof FastdfsError && error.kind === 'protocol') connection.destroy();
-        if (idempotent && attempt === 0 && reused && this.isStaleConnection(error, connection)) continue;
+        if (exchange.idempotent && attempt === 0 && reused && this.isStaleConnection(error, connection)) continue;
         throw error;
       } finally {
         pool.release(connection);
@@ -365,21 +423,14 @@ export class FastdfsClient {
     }
   }
 
-  private exchange<T>(
-    connection: Connection,
-    packet: Buffer,
-    content: FileContent | undefined,
-    command: number,
-    maxBody: number,
-    signal: AbortSignal | undefined,
-    decode: ((body: Buffer) => T) | undefined,
-  ): Promise<T> {
-    const response = new BufferedResponse<T>(command, maxBody, decode);
+  private exchange<T>(connection: Connection, exchange: Exchange<T>): Promise<T> {
+    const { command, content, signal } = exchange;
+    const response = new BufferedResponse<T>(command, exchange.maxAnswerBytes, exchange.decode);
     const detach = watchAbort(signal, connection, command);
     if (content === undefined || Buffer.isBuffer(content)) {
-      connection.start(response, packet, content);
+      connection.start(response, exchange.packet, content);
     } else {
-      connection.start(response, packet, undefined, true);
+      connection.startStreamed(response, exchange.packet);
       // A failing source fails the exchange through the connection, which is then unusable.
       connection.pump(content.stream, content.size, command).catch((error: unknown) => {
         connection.destroy(error instanceof FastdfsError ? error : new FastdfsError('aborted', String(error), { command, cause: error }));

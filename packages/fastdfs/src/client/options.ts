@@ -33,10 +33,13 @@ export interface ResolvedClientOptions {
   storageAssignmentTtlMs: number;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, integer: boolean): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw invalidArgument(`option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
+/** What a numeric option must be: any positive number, or a positive integer. */
+type NumberKind = 'number' | 'integer';
+
+function positive(name: string, value: number | undefined, rule: { fallback: number; kind: NumberKind }): number {
+  if (value === undefined) return rule.fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (rule.kind === 'integer' && !Number.isInteger(value))) {
+    throw invalidArgument(`option ${name} must be a positive ${rule.kind}, got ${String(value)}`);
   }
   return value;
 }
@@ -45,11 +48,12 @@ function positive(name: string, value: number | undefined, fallback: number, int
 export function resolveClientOptions(options: FastdfsClientOptions): ResolvedClientOptions {
   return {
     trackers: parseTrackers(options.trackers),
-    poolSize: positive('poolSize', options.poolSize, 8, true),
-    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 30_000, false),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 2_000, false),
-    networkTimeoutMs: positive('networkTimeoutMs', options.networkTimeoutMs, 10_000, false),
-    trackerCooldownMs: positive('trackerCooldownMs', options.trackerCooldownMs, 5_000, false),
-    storageAssignmentTtlMs: options.storageAssignmentTtlMs === 0 ? 0 : positive('storageAssignmentTtlMs', options.storageAssignmentTtlMs, 1_000, false),
+    poolSize: positive('poolSize', options.poolSize, { fallback: 8, kind: 'integer' }),
+    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, { fallback: 30_000, kind: 'number' }),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, { fallback: 2_000, kind: 'number' }),
+    networkTimeoutMs: positive('networkTimeoutMs', options.networkTimeoutMs, { fallback: 10_000, kind: 'number' }),
+    trackerCooldownMs: positive('trackerCooldownMs', options.trackerCooldownMs, { fallback: 5_000, kind: 'number' }),
+    storageAssignmentTtlMs:
+      options.storageAssignmentTtlMs === 0 ? 0 : positive('storageAssignmentTtlMs', options.storageAssignmentTtlMs, { fallback: 1_000, kind: 'number' }),
   };
 }

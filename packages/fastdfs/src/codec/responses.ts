@@ -29,11 +29,20 @@ function malformed(command: number, what: string): FastdfsError {
 }
 
 /**
- * Decodes a tracker's storage address: group 16 + ip + port 8 (+ path index 1 for
- * store queries). The IP field is 15 or 45 bytes, told apart by the body length.
+ * Decodes a tracker's answer to "query store" (101/104): group 16 + ip + port 8 + store
+ * path index 1. The IP field is 15 or 45 bytes, told apart by the body length.
  */
-export function decodeStorageAddress(command: number, body: Buffer, withPathIndex: boolean): StorageAddress {
-  const fixed = GROUP_NAME_SIZE + INT64_SIZE + (withPathIndex ? 1 : 0);
+export function decodeStoreAnswer(command: number, body: Buffer): StorageAddress {
+  return decodeStorageAddress(command, body, 1);
+}
+
+/** Decodes a tracker's answer to "query fetch / update" (102/103): group 16 + ip + port 8. */
+export function decodeFileLocation(command: number, body: Buffer): StorageAddress {
+  return decodeStorageAddress(command, body, 0);
+}
+
+function decodeStorageAddress(command: number, body: Buffer, pathIndexBytes: 0 | 1): StorageAddress {
+  const fixed = GROUP_NAME_SIZE + INT64_SIZE + pathIndexBytes;
   let ipSize: number;
   if (body.length === fixed + IP_FIELD_SIZE_SHORT) ipSize = IP_FIELD_SIZE_SHORT;
   else if (body.length === fixed + IP_FIELD_SIZE_LONG) ipSize = IP_FIELD_SIZE_LONG;
@@ -44,7 +53,7 @@ export function decodeStorageAddress(command: number, body: Buffer, withPathInde
   if (host.length === 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
     throw malformed(command, `storage address ${JSON.stringify(host)}:${port}`);
   }
-  const storePathIndex = withPathIndex ? (body[fixed + ipSize - 1] ?? 0) : 0;
+  const storePathIndex = pathIndexBytes === 1 ? (body[fixed + ipSize - 1] ?? 0) : 0;
   return { group, host, port, storePathIndex };
 }
 

@@ -12,6 +12,15 @@ import { StorageRoster } from './storage-roster.js';
 import { StorageStatus } from './storage-status.js';
 import { TrackerServer } from './tracker-server.js';
 
+/** What `startDevServer` uses for the options it is not given (ports: 0, any free one). */
+export const DEV_SERVER_DEFAULTS = {
+  host: '127.0.0.1',
+  group: 'group1',
+  ipFieldSize: 15,
+  heartbeatIntervalMs: 5_000,
+  checkActiveIntervalMs: 120_000,
+} as const;
+
 export interface DevServerOptions {
   /** Address to listen on; default 127.0.0.1. */
   host?: string;
@@ -125,9 +134,9 @@ interface StorageParts {
  * `storages`) stops, kills, freezes and restarts a storage server alone, for fault tests.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
-  const host = options.host ?? '127.0.0.1';
-  const defaultGroup = options.group ?? 'group1';
-  const ipFieldSize: IpFieldSize = options.ipFieldSize ?? 15;
+  const host = options.host ?? DEV_SERVER_DEFAULTS.host;
+  const defaultGroup = options.group ?? DEV_SERVER_DEFAULTS.group;
+  const ipFieldSize: IpFieldSize = options.ipFieldSize ?? DEV_SERVER_DEFAULTS.ipFieldSize;
   if (ipFieldSize !== 15 && ipFieldSize !== 45) throw invalidArgument(`ipFieldSize must be 15 or 45, got ${String(ipFieldSize)}`);
   if (typeof options.dataDir !== 'string' || options.dataDir === '') throw invalidArgument('dataDir is required');
   const wanted = options.storages ?? [{}];
@@ -136,8 +145,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     tracker: checkPort('trackerPort', options.trackerPort),
     http: checkPort('httpPort', options.httpPort),
   };
-  const heartbeatIntervalMs = checkInterval('heartbeatIntervalMs', options.heartbeatIntervalMs, 5_000);
-  const checkActiveIntervalMs = checkInterval('checkActiveIntervalMs', options.checkActiveIntervalMs, 120_000);
+  const heartbeatIntervalMs = checkInterval('heartbeatIntervalMs', options.heartbeatIntervalMs, DEV_SERVER_DEFAULTS.heartbeatIntervalMs);
+  const checkActiveIntervalMs = checkInterval('checkActiveIntervalMs', options.checkActiveIntervalMs, DEV_SERVER_DEFAULTS.checkActiveIntervalMs);
 
   const dataDir = resolve(options.dataDir);
   const address = await reachableAddress(host);

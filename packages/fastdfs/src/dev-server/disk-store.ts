@@ -79,13 +79,13 @@ export class DiskStore {
    * Renames the temporary file into place under the name `nameFor` gives (called again
    * if that name is taken). Returns the remote name.
    */
-  async commit(file: PendingFile, nameFor: () => string, exclusive = true): Promise<string> {
+  async commit(file: PendingFile, nameFor: () => string): Promise<string> {
     await file.handle.close();
     for (let attempt = 0; attempt < 10; attempt++) {
       const remoteName = nameFor();
       const path = this.pathOf(remoteName);
       if (path === undefined) throw Object.assign(new Error(`bad generated name ${remoteName}`), { code: 'EINVAL' });
-      if (exclusive && (await this.exists(path))) continue;
+      if (await this.exists(path)) continue;
       await rename(file.path, path);
       return remoteName;
     }

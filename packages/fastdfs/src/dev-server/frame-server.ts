@@ -20,7 +20,7 @@ export function writeResponse(socket: Socket, status: number, body?: Buffer): vo
   if (socket.destroyed) return;
   const length = body?.length ?? 0;
   const packet = Buffer.allocUnsafe(HEADER_SIZE + length);
-  writeHeader(packet, 0, length, Command.RESPONSE, status);
+  writeHeader(packet, 0, { bodyLength: length, command: Command.RESPONSE, status });
   body?.copy(packet, HEADER_SIZE);
   socket.write(packet);
 }

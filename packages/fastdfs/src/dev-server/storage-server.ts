@@ -5,7 +5,7 @@ import { isValidExt, isValidPrefix } from '../codec/field-rules.js';
 import { readFixedString, writeFixedString } from '../codec/fixed-string.js';
 import { readInt64, writeInt64, writeSignExtended32 } from '../codec/int64.js';
 import { slaveRemoteName } from '../file-id.js';
-import { Command, Status } from '../protocol/commands.js';
+import { Command, MetadataFlag, Status } from '../protocol/commands.js';
 import { writeHeader } from '../protocol/header.js';
 import {
   EXT_NAME_SIZE,
@@ -53,9 +53,10 @@ const invalid = (): Refusal => new Refusal(Status.EINVAL, true);
 const notFound = (): Refusal => new Refusal(Status.ENOENT, false);
 
 /**
- * The storage half of the dev server: upload (normal and slave; the product never uses
- * appender files, so commands 23/24 are refused like any unknown command), download with ranges, delete, file info, metadata, active test and quit, answering as
- * FastDFS 6.16's storage does, including closing the connection after EINVAL.
+ * The storage half of the dev server: upload (normal and slave), download with ranges,
+ * delete, file info, metadata, active test and quit, answering as FastDFS 6.16's storage
+ * does, including closing the connection after EINVAL. Appender files are not served: the
+ * client never creates one, so their commands get EINVAL like any other unknown command.
  */
 export class StorageServer {
   readonly frames: FrameServer;
@@ -220,7 +221,7 @@ export class StorageServer {
     const masterPath = this.settings.store.pathOf(masterName);
     let slaveName: string;
     try {
-      slaveName = slaveRemoteName(masterName, prefix, ext);
+      slaveName = slaveRemoteName(masterName, { prefix, ext });
     } catch {
       throw invalid();
     }
@@ -265,9 +266,9 @@ export class StorageServer {
     const handle = await open(path, 'r');
     try {
       const head = Buffer.allocUnsafe(HEADER_SIZE + Math.min(length, SMALL_FILE));
-      writeHeader(head, 0, length, Command.RESPONSE, Status.OK);
+      writeHeader(head, 0, { bodyLength: length, command: Command.RESPONSE, status: Status.OK });
       if (length <= SMALL_FILE) {
-        await readFully(handle, head, HEADER_SIZE, length, offset);
+        await readFully(handle, head, { at: HEADER_SIZE, length, position: offset });
         socket.write(head);
         return 'keep';
       }
@@ -275,7 +276,7 @@ export class StorageServer {
       let sent = 0;
       while (sent < length) {
         const piece = Buffer.allocUnsafe(Math.min(PIECE, length - sent));
-        await readFully(handle, piece, 0, piece.length, offset + sent);
+        await readFully(handle, piece, { at: 0, length: piece.length, position: offset + sent });
         sent += piece.length;
         if (!socket.write(piece)) {
           if (!(await drained(socket))) return 'close';
@@ -324,13 +325,13 @@ export class StorageServer {
     const metaLength = readInt64(body, INT64_SIZE);
     const flag = body[INT64_SIZE * 2];
     if (nameLength <= 0 || metaLength < 0 || body.length !== fixed + nameLength + metaLength) throw invalid();
-    if (flag !== 0x4f && flag !== 0x4d) throw invalid();
+    if (flag !== MetadataFlag.overwrite && flag !== MetadataFlag.merge) throw invalid();
     const group = readFixedString(body, INT64_SIZE * 2 + 1, GROUP_NAME_SIZE);
     const remoteName = body.toString('latin1', fixed, fixed + nameLength);
     const { path } = this.checkFile(group, remoteName);
     await this.statFile(path);
     const incoming = parseMetadataRecords(body.subarray(fixed + nameLength));
-    const merged = flag === 0x4d ? parseMetadataRecords((await this.settings.store.readMetadata(remoteName)) ?? Buffer.alloc(0)) : new Map<string, Buffer>();
+    const merged = flag === MetadataFlag.merge ? parseMetadataRecords((await this.settings.store.readMetadata(remoteName)) ?? Buffer.alloc(0)) : new Map<string, Buffer>();
     for (const [key, value] of incoming) merged.set(key, value);
     await this.settings.store.writeMetadata(remoteName, packMetadataRecords(merged));
   }
@@ -372,10 +373,18 @@ function packMetadataRecords(records: Map<string, Buffer>): Buffer {
   return Buffer.concat(parts);
 }
 
-async function readFully(handle: FileHandle, target: Buffer, offset: number, length: number, position: number): Promise<void> {
+/** `length` bytes of the file from `position`, into `target` at `at`. */
+interface FileSpan {
+  at: number;
+  length: number;
+  position: number;
+}
+
+async function readFully(handle: FileHandle, target: Buffer, span: FileSpan): Promise<void> {
+  const { at, length, position } = span;
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await handle.read(target, offset + done, length - done, position + done);
+    const { bytesRead } = await handle.read(target, at + done, length - done, position + done);
     if (bytesRead === 0) throw Object.assign(new Error('file shrank while being read'), { code: 'EIO' });
     done += bytesRead;
   }

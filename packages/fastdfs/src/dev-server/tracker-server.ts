@@ -54,7 +54,7 @@ export class TrackerServer {
       case Command.TRACKER_QUERY_STORE_WITHOUT_GROUP_ONE:
       case Command.TRACKER_QUERY_STORE_WITHOUT_GROUP_ALL:
         if (body.length !== 0) return { status: Status.EINVAL };
-        return this.storeAnswer(command, undefined);
+        return this.storeAnswer(command);
       case Command.TRACKER_QUERY_STORE_WITH_GROUP_ONE:
       case Command.TRACKER_QUERY_STORE_WITH_GROUP_ALL:
         if (body.length !== GROUP_NAME_SIZE) return { status: Status.EINVAL };
@@ -66,7 +66,7 @@ export class TrackerServer {
         const group = readFixedString(body, 0, GROUP_NAME_SIZE);
         const holder = await this.settings.roster.locate(group, body.toString('latin1', GROUP_NAME_SIZE));
         // no replication here, so "fetch all" names the one storage that holds the file
-        return holder === undefined ? { status: Status.ENOENT } : { status: Status.OK, answer: this.addressAnswer(group, [holder]) };
+        return holder === undefined ? { status: Status.ENOENT } : { status: Status.OK, answer: this.addressAnswer(group, [holder], { withPathIndex: false }) };
       }
       default:
         return { status: Status.EINVAL };
@@ -74,20 +74,20 @@ export class TrackerServer {
   }
 
   /** "Store one" names the next storage of the group; "store all" every ACTIVE one. */
-  private storeAnswer(command: number, requested: string | undefined): { status: number; answer?: Buffer } {
+  private storeAnswer(command: number, requested?: string): { status: number; answer?: Buffer } {
     const roster = this.settings.roster;
     const group = roster.groupForStore(requested);
     if (group === undefined) return { status: Status.ENOENT };
     const all = command === Command.TRACKER_QUERY_STORE_WITHOUT_GROUP_ALL || command === Command.TRACKER_QUERY_STORE_WITH_GROUP_ALL;
     const chosen = all ? roster.activeIn(group) : [roster.pickForStore(group)].filter((entry) => entry !== undefined);
-    return { status: Status.OK, answer: this.addressAnswer(group, chosen, true) };
+    return { status: Status.OK, answer: this.addressAnswer(group, chosen, { withPathIndex: true }) };
   }
 
   /**
    * group 16 + (ip + port 8) per storage, the answer to fetch/update queries; a store answer
    * adds the path index, which stays 0: one store path per storage.
    */
-  private addressAnswer(group: string, storages: RosterEntry[], withPathIndex = false): Buffer {
+  private addressAnswer(group: string, storages: RosterEntry[], { withPathIndex }: { withPathIndex: boolean }): Buffer {
     const { ipFieldSize, storageIp } = this.settings;
     const entrySize = ipFieldSize + INT64_SIZE;
     const answer = Buffer.alloc(GROUP_NAME_SIZE + entrySize * storages.length + (withPathIndex ? 1 : 0));

@@ -15,10 +15,10 @@ export interface DevServerProcess {
 
 /**
  * Runs the CLI in its own process (node + the tsx loader directly, so a signal reaches the
- * server itself) and waits until it prints where it listens.
+ * server itself; workspace packages from their sources, as `pnpm fastdfs:dev` runs it) and waits until it prints where it listens.
  */
 export function spawnDevServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<DevServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {

@@ -39,7 +39,7 @@ export class RawSocket {
 
   /** Sends a frame: header with the given (possibly lying) length, then the body. */
   frame(command: number, body: Buffer = Buffer.alloc(0), declaredLength = body.length): void {
-    this.send(Buffer.concat([encodeHeader(declaredLength, command), body]));
+    this.send(Buffer.concat([encodeHeader({ bodyLength: declaredLength, command }), body]));
   }
 
   /** Waits for one full response or for the server to close, whichever comes first. */

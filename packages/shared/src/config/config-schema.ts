@@ -1,3 +1,4 @@
+import { DEV_SERVER_ENV } from '@avatar/fastdfs/config';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -5,6 +6,8 @@ const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 const tableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier');
 const emptyAsUndefined = (value: unknown): unknown => (value === '' ? undefined : value);
+/** Passed through as text: `readDevServerEnv` parses it (see `loadConfig`). */
+const devServerSetting = z.string().optional();
 
 const sizesList = z
   .string()
@@ -66,10 +69,12 @@ export const envSchema = z.object({
   FDFS_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
   FDFS_POOL_SIZE: positiveInt.default(8),
   FDFS_GROUP: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, 'must be a FastDFS group name: 1 to 16 of A-Z a-z 0-9 _ -').optional()),
-  FDFS_DEV_TRACKER_PORT: port.default(22122),
-  FDFS_DEV_STORAGE_PORT: port.default(23000),
-  FDFS_DEV_HTTP_PORT: port.default(8888),
-  FDFS_DEV_DATA_DIR: z.string().min(1).default('.data/fastdfs'),
+  // the embedded dev server's ports and folder: listed here so the schema names every variable,
+  // but read, with their defaults, by @avatar/fastdfs (`readDevServerEnv`, shared with its CLI)
+  [DEV_SERVER_ENV.trackerPort]: devServerSetting,
+  [DEV_SERVER_ENV.storagePort]: devServerSetting,
+  [DEV_SERVER_ENV.httpPort]: devServerSetting,
+  [DEV_SERVER_ENV.dataDir]: devServerSetting,
   STAGING_DIR: z.string().min(1).default('.data/staging'),
   STAGING_BACKEND: z.enum(['local', 'fastdfs']).default('local'),
   MAX_UPLOAD_BYTES: positiveInt.max(1024 * 1024 * 1024).default(10 * 1024 * 1024),

@@ -1,6 +1,9 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
+import { ConfigError, type DevServerEnvSettings, readDevServerEnv } from '@avatar/fastdfs/config';
 import { envSchema, type ParsedEnv } from './config-schema.js';
+
+export { ConfigError };
 
 /** Development-only secrets: production refuses to start without real ones. */
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me';
@@ -38,7 +41,8 @@ export interface Config {
     poolSize: number;
     /** FDFS_GROUP: the group avatars are stored in; the tracker chooses when unset */
     group: string | undefined;
-    dev: { trackerPort: number; storagePort: number; httpPort: number; dataDir: string };
+    /** FDFS_DEV_*: where `pnpm start` runs the embedded dev server */
+    dev: DevServerEnvSettings;
   };
   stagingDir: string;
   /** Where accepted originals wait for a worker: `stagingDir` (one shared disk) or FastDFS (`stagingDir` is then only the API's own temp). */
@@ -84,25 +88,19 @@ export interface Config {
   tables: { users: string; userDetail: string };
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
 /**
  * Validates the environment once and returns the typed config that is passed to every
  * component. Throws ConfigError naming each bad variable; callers exit on it.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = envSchema.safeParse(env);
+  const problems: string[] = [];
+  const devServer = readDevServerSettings(env, problems);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    throw new ConfigError([...result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`), ...problems]);
   }
   const e = result.data;
   const production = e.NODE_ENV === 'production';
-  const problems: string[] = [];
   if (production && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) problems.push('JWT_SECRET: required in production (or JWT_PUBLIC_KEY)');
   if (production && !e.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD: required in production');
   if (production && e.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: the development secret cannot be used in production');
@@ -118,7 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // back to the development secret, which ships in the repository, would let anyone sign them.
   const uploadTokenSecret = e.UPLOAD_TOKEN_SECRET ?? (jwtSecret === undefined ? undefined : deriveUploadTokenSecret(jwtSecret));
   if (uploadTokenSecret === undefined) problems.push('UPLOAD_TOKEN_SECRET: required with JWT_PUBLIC_KEY (upload tokens are signed here, with a key of their own)');
-  if (problems.length > 0 || uploadTokenSecret === undefined) throw new ConfigError(problems);
+  if (problems.length > 0 || uploadTokenSecret === undefined || devServer === undefined) throw new ConfigError(problems);
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -134,12 +132,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       prefix: e.REDIS_CLUSTER_NODES ? `{${e.REDIS_PREFIX}}` : e.REDIS_PREFIX,
     },
     fastdfs: {
-      trackers: e.FDFS_TRACKERS ?? [`127.0.0.1:${e.FDFS_DEV_TRACKER_PORT}`],
+      trackers: e.FDFS_TRACKERS ?? [`127.0.0.1:${devServer.trackerPort}`],
       embedded: e.FDFS_TRACKERS === undefined,
-      publicUrl: withTrailingSlash(e.FDFS_PUBLIC_URL ?? `http://127.0.0.1:${e.FDFS_DEV_HTTP_PORT}/`),
+      publicUrl: withTrailingSlash(e.FDFS_PUBLIC_URL ?? `http://127.0.0.1:${devServer.httpPort}/`),
       poolSize: e.FDFS_POOL_SIZE,
       group: e.FDFS_GROUP,
-      dev: { trackerPort: e.FDFS_DEV_TRACKER_PORT, storagePort: e.FDFS_DEV_STORAGE_PORT, httpPort: e.FDFS_DEV_HTTP_PORT, dataDir: path.resolve(e.FDFS_DEV_DATA_DIR) },
+      dev: devServer,
     },
     stagingDir: path.resolve(e.STAGING_DIR),
     stagingBackend: e.STAGING_BACKEND,
@@ -161,6 +159,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     tables: { users: e.USERS_TABLE, userDetail: e.USER_DETAIL_TABLE },
   };
+}
+
+/** The embedded dev server's `FDFS_DEV_*` settings, or undefined with their problems added to `problems`. */
+function readDevServerSettings(env: NodeJS.ProcessEnv, problems: string[]): DevServerEnvSettings | undefined {
+  try {
+    return readDevServerEnv(env, process.cwd());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
 }
 
 /** A key of its own for upload tokens, so one can never verify as a bearer token (nor the reverse). */

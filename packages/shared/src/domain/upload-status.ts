@@ -1,7 +1,11 @@
 export const uploadStatuses = ['queued', 'processing', 'retrying', 'done', 'failed', 'superseded'] as const;
 export type UploadStatus = (typeof uploadStatuses)[number];
 
-export const terminalStatuses: ReadonlySet<UploadStatus> = new Set(['done', 'failed', 'superseded']);
+/** Finished for good: no job touches it again (an operator's retry is the one way back). */
+export const terminalStatusList = ['done', 'failed', 'superseded'] as const satisfies readonly UploadStatus[];
+export const terminalStatuses: ReadonlySet<UploadStatus> = new Set(terminalStatusList);
+/** Not finished: a job is (or should be) on its way. */
+export const liveStatuses = uploadStatuses.filter((s) => !terminalStatuses.has(s));
 
 export function isTerminal(status: UploadStatus): boolean {
   return terminalStatuses.has(status);

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors/error-codes.js';
 import type { AvatarVariant } from './upload-event.js';
 import type { UploadStatus } from './upload-status.js';
 
@@ -19,7 +20,8 @@ export interface Upload {
   variants: AvatarVariant[] | null;
   /** The run that last started processing it; only that run may write to it (see UploadJournal.record). */
   claimToken: string | null;
-  errorCode: string | null;
+  /** Why it failed, as data: set with status `failed`, never parsed back from a message. */
+  errorCode: ErrorCode | null;
   errorMessage: string | null;
   attempts: number;
   lastEventSeq: number;

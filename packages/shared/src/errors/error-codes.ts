@@ -45,3 +45,6 @@ export type ErrorCode = keyof typeof errorCatalog;
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(errorCatalog, value);
 }
+
+/** Every code, for schemas that carry one (`z.enum(errorCodes)`). */
+export const errorCodes = Object.keys(errorCatalog) as [ErrorCode, ...ErrorCode[]];

@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import { z } from 'zod';
+import { errorCodes } from '../errors/error-codes.js';
 
 export const AVATAR_QUEUE = 'avatar-process';
 export const CLEANUP_QUEUE = 'avatar-cleanup';
@@ -8,6 +9,20 @@ export const processAvatarJobSchema = z.object({
   uploadId: z.uuid(),
   /** The id of the POST that accepted the upload, on every worker log line for it; absent on an outbox re-enqueue. */
   requestId: z.string().min(1).max(200).optional(),
+  /**
+   * How the latest attempt failed, written by the worker before it hands the failure to
+   * BullMQ: the code travels as data (to the outbox sweeper and the next attempt), never
+   * parsed back from BullMQ's `failedReason` text.
+   */
+  lastFailure: z
+    .object({
+      attempt: z.number().int().positive(),
+      code: z.enum(errorCodes),
+      message: z.string().max(500),
+      /** true: no attempt follows (a permanent failure, or the last attempt) */
+      final: z.boolean(),
+    })
+    .optional(),
 });
 export type ProcessAvatarJob = z.infer<typeof processAvatarJobSchema>;
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { uploadStatuses, type UploadStatus } from '../domain/upload-status.js';
+import { terminalStatusList, uploadStatuses, type UploadStatus } from '../domain/upload-status.js';
 import { toUploadSummary, uploadSummaryColumns, type UploadSummary, type UploadSummaryRow } from './uploads-repository.js';
 
 export interface MinuteCount {
@@ -46,9 +46,9 @@ export class UploadStatsRepository {
     const result = await this.db.raw<{ rows: Array<{ minute: Date; total: string; failed: string; finished: string }> }>(
       `select date_trunc('minute', created_at) as minute, count(*) as total,
               count(*) filter (where status = 'failed') as failed,
-              count(*) filter (where status in ('done', 'failed', 'superseded')) as finished
+              count(*) filter (where status = any(?)) as finished
          from uploads where created_at >= ? and created_at < ? group by 1 order by 1`,
-      [since, until],
+      [[...terminalStatusList], since, until],
     );
     return result.rows.map((r) => ({ minute: r.minute, total: Number(r.total), failed: Number(r.failed), finished: Number(r.finished) }));
   }

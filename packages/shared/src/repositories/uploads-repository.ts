@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
-import type { AvatarVariant } from '../domain/upload-event.js';
+import type { AvatarVariant, NewUploadEvent } from '../domain/upload-event.js';
+import { isErrorCode, type ErrorCode } from '../errors/error-codes.js';
 import type { NewUpload, Upload } from '../domain/upload.js';
-import type { UploadStatus } from '../domain/upload-status.js';
+import { liveStatuses, terminalStatusList, type UploadStatus } from '../domain/upload-status.js';
+import type { TableNames } from './repositories.js';
+import { UPLOAD_EVENTS_CHANNEL } from './upload-events-repository.js';
 
 interface UploadRow {
   id: string;
@@ -35,7 +38,7 @@ export interface UploadPatch {
   masterFileId?: string | null;
   variants?: AvatarVariant[] | null;
   claimToken?: string | null;
-  errorCode?: string | null;
+  errorCode?: ErrorCode | null;
   errorMessage?: string | null;
   attempts?: number;
   lastEventSeq?: number;
@@ -48,6 +51,11 @@ export type UploadSummary = Pick<Upload, 'id' | 'userId' | 'status' | 'detectedT
 export const uploadSummaryColumns = ['id', 'user_id', 'status', 'detected_type', 'size_bytes', 'error_code', 'created_at', 'updated_at'] as const satisfies ReadonlyArray<keyof UploadRow>;
 export type UploadSummaryRow = Pick<UploadRow, (typeof uploadSummaryColumns)[number]>;
 
+/** A code written by an older release and since renamed reads as `internal_error`, never as an unknown string. */
+function knownErrorCode(code: string): ErrorCode {
+  return isErrorCode(code) ? code : 'internal_error';
+}
+
 /** The one mapping of those columns; `toUpload` adds the rest. */
 export function toUploadSummary(row: UploadSummaryRow): UploadSummary {
   return {
@@ -56,7 +64,7 @@ export function toUploadSummary(row: UploadSummaryRow): UploadSummary {
     status: row.status,
     detectedType: row.detected_type,
     sizeBytes: Number(row.size_bytes),
-    errorCode: row.error_code,
+    errorCode: row.error_code === null ? null : knownErrorCode(row.error_code),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -102,27 +110,104 @@ export interface KeptOriginals {
   since: Date;
 }
 
+/** The unique index on `(user_id, idempotency_key)` (migration 001). */
+const IDEMPOTENCY_KEY_CONSTRAINT = 'uploads_user_id_idempotency_key_unique';
+/** PostgreSQL's SQLSTATE for a unique violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * `insert` met another upload of the same user under the same Idempotency-Key: a concurrent
+ * request with that key recorded its upload first. Nothing was written.
+ */
+export class IdempotencyKeyTakenError extends Error {
+  readonly userId: number;
+  readonly idempotencyKey: string;
+
+  constructor(taken: { userId: number; idempotencyKey: string; cause?: unknown }) {
+    super(`User ${taken.userId} already has an upload under this Idempotency-Key`, { cause: taken.cause });
+    this.name = 'IdempotencyKeyTakenError';
+    this.userId = taken.userId;
+    this.idempotencyKey = taken.idempotencyKey;
+  }
+}
+
+function violatesIdempotencyKey(error: unknown): boolean {
+  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+  return code === UNIQUE_VIOLATION && constraint === IDEMPOTENCY_KEY_CONSTRAINT;
+}
+
 /** Reads and writes `uploads` rows; no product rules here (those are in UploadJournal and the worker). */
 export class UploadsRepository {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly tables: Pick<TableNames, 'userDetail'>,
+  ) {}
 
-  async insert(upload: NewUpload): Promise<Upload> {
-    const [row] = await this.db<UploadRow>('uploads')
-      .insert({
-        id: upload.id,
-        user_id: upload.userId,
-        status: 'queued',
-        idempotency_key: upload.idempotencyKey,
-        declared_type: upload.declaredType,
-        detected_type: upload.detectedType,
-        size_bytes: upload.sizeBytes,
-        sha256: upload.sha256,
-        width: upload.width,
-        height: upload.height,
-        staged_path: upload.stagedPath,
-      })
-      .returning('*');
-    return toUpload(row as UploadRow);
+  /** Throws IdempotencyKeyTakenError when the user already has an upload under `upload.idempotencyKey`. */
+  /**
+   * Inserts the upload (`queued`, `last_event_seq` 1) with its first event and queues the
+   * NOTIFY, in one statement: one round trip, and atomic on its own. Throws
+   * IdempotencyKeyTakenError, with nothing written, when the user's key is taken.
+   */
+  async insertWithFirstEvent(upload: NewUpload, event: NewUploadEvent): Promise<Upload> {
+    const result = await this.db
+      .raw<{ rows: UploadRow[] }>(
+        `with inserted as (
+           insert into uploads (id, user_id, status, idempotency_key, declared_type, detected_type, size_bytes, sha256, width, height, staged_path, last_event_seq)
+           values (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 1)
+           returning *
+         ), event as (
+           insert into upload_events (upload_id, seq, type, data) select id, 1, ?, ?::jsonb from inserted
+         )
+         select inserted.*, pg_notify(?, inserted.id::text || ':1') is null as notified from inserted`,
+        [
+          upload.id, upload.userId, upload.idempotencyKey, upload.declaredType, upload.detectedType,
+          upload.sizeBytes, upload.sha256, upload.width, upload.height, upload.stagedPath,
+          event.type, JSON.stringify(event.data), UPLOAD_EVENTS_CHANNEL,
+        ],
+      )
+      .catch((error: unknown) => {
+        if (upload.idempotencyKey !== null && violatesIdempotencyKey(error)) {
+          throw new IdempotencyKeyTakenError({ userId: upload.userId, idempotencyKey: upload.idempotencyKey, cause: error });
+        }
+        throw error;
+      });
+    return toUpload(result.rows[0] as UploadRow);
+  }
+
+  /**
+   * Applies `patch` and appends the row's next event (with its NOTIFY) in one statement,
+   * only while the row's status is one of `from` and, with `claim`, it holds that claim
+   * token; undefined when nothing matched. The row lock (FOR UPDATE re-reads a row another
+   * transaction changed meanwhile) numbers events without gaps or duplicates. Which
+   * statuses a change may start from is the caller's rule (UploadJournal's).
+   */
+  async updateWithEvent(id: string, change: { from: readonly UploadStatus[]; claim?: string; patch: UploadPatch; event: NewUploadEvent }): Promise<Upload | undefined> {
+    const columns = Object.entries(toRowPatch({ ...change.patch, lastEventSeq: undefined }));
+    const claimed = change.claim === undefined ? '' : 'and claim_token = ?';
+    const result = await this.db.raw<{ rows: UploadRow[] }>(
+      `with current as (
+         select id, last_event_seq from uploads where id = ? and status = any(?::text[]) ${claimed} for update
+       ), updated as (
+         update uploads u set ${[...columns.map(() => '?? = ?'), 'last_event_seq = current.last_event_seq + 1', 'updated_at = clock_timestamp()'].join(', ')}
+           from current where u.id = current.id
+           returning u.*
+       ), event as (
+         insert into upload_events (upload_id, seq, type, data) select id, last_event_seq, ?, ?::jsonb from updated
+       )
+       select updated.*, pg_notify(?, updated.id::text || ':' || updated.last_event_seq) is null as notified from updated`,
+      [
+        id,
+        [...change.from],
+        ...(change.claim === undefined ? [] : [change.claim]),
+        ...columns.flatMap(([column, value]) => [column, value as Knex.Value]),
+        change.event.type,
+        JSON.stringify(change.event.data),
+        UPLOAD_EVENTS_CHANNEL,
+      ],
+    );
+    const row = result.rows[0];
+    return row ? toUpload(row) : undefined;
   }
 
   async findById(id: string, options: { forUpdate?: boolean } = {}): Promise<Upload | undefined> {
@@ -182,7 +267,7 @@ export class UploadsRepository {
    */
   async findStale(before: Date, limit: number, afterId?: string): Promise<Upload[]> {
     const query = this.db<UploadRow>('uploads')
-      .whereIn('status', ['queued', 'processing', 'retrying'])
+      .whereIn('status', liveStatuses)
       .andWhere('updated_at', '<', before)
       .orderBy([{ column: 'created_at' }, { column: 'id' }])
       .limit(limit);
@@ -198,7 +283,7 @@ export class UploadsRepository {
    */
   async findTerminalWithStagedFile(limit: number, kept?: KeptOriginals): Promise<Upload[]> {
     const query = this.db<UploadRow>('uploads')
-      .whereIn('status', ['done', 'failed', 'superseded'])
+      .whereIn('status', terminalStatusList)
       .whereNotNull('staged_path')
       .limit(limit);
     // coalesce: a failed row without a code must still be swept, not dropped by a null comparison
@@ -211,7 +296,7 @@ export class UploadsRepository {
   async liveStagedPaths(kept?: KeptOriginals): Promise<Set<string>> {
     const query = this.db('uploads').whereNotNull('staged_path').select('staged_path');
     query.where((q) => {
-      q.whereIn('status', ['queued', 'processing', 'retrying']);
+      q.whereIn('status', liveStatuses);
       if (kept) q.orWhere((k) => k.where('status', 'failed').whereIn('error_code', kept.codes).andWhere('updated_at', '>=', kept.since));
     });
     const rows = await query;
@@ -219,10 +304,11 @@ export class UploadsRepository {
   }
 
   /** Terminal uploads whose stored files are not the user's current avatar: their files may be deleted. */
-  async findOrphanedStoredFiles(before: Date, limit: number, userDetailTable: string): Promise<Upload[]> {
+  async findOrphanedStoredFiles(before: Date, limit: number): Promise<Upload[]> {
+    const userDetailTable = this.tables.userDetail;
     const rows: UploadRow[] = await this.db('uploads as u')
       .select('u.*')
-      .whereIn('u.status', ['done', 'failed', 'superseded'])
+      .whereIn('u.status', terminalStatusList)
       .whereNotNull('u.master_file_id')
       .whereNull('u.files_deleted_at')
       .andWhere('u.updated_at', '<', before)

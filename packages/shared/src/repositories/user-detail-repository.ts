@@ -31,6 +31,14 @@ export interface CurrentAvatar extends UserAvatar {
   acceptedAt: Date | null;
 }
 
+/** The user's avatar as `lockForAvatarChange` locked it, compared with the upload being committed. */
+export interface LockedAvatar extends CurrentAvatar {
+  /** The avatar's upload is another one, accepted after the upload being committed: it keeps the avatar. */
+  avatarAcceptedAfter: boolean;
+  /** No avatar upload is set because an operator removed the avatar at or after the upload being committed was accepted. */
+  removedAfterAcceptance: boolean;
+}
+
 function toAvatar(row: DetailRow): CurrentAvatar {
   return {
     userId: Number(row.user_id),
@@ -62,28 +70,74 @@ export class UserDetailRepository {
   }
 
   /**
-   * Makes sure the row exists and locks it, so two commits for one user run one after the
-   * other. Returns undefined when the user itself is gone.
+   * Locks the user's row (adding it when missing), so two commits for one user run one after
+   * the other, and compares the current avatar with upload `uploadId` in the same statement.
+   * The row usually exists: the insert-if-missing path runs only when the lock found none.
+   * Returns undefined when the user itself is gone.
    */
-  async lockForAvatarChange(userId: number): Promise<CurrentAvatar | undefined> {
-    if (!(await this.userExists(userId))) return undefined;
-    if (!(await this.insertEmptyDetail(userId))) return undefined;
-    return this.findAvatar(userId, { forUpdate: true });
+  async lockForAvatarChange(userId: number, uploadId: string): Promise<LockedAvatar | undefined> {
+    const locked = await this.lockDetail(userId, uploadId);
+    if (locked) return locked;
+    const inserted = await this.insertEmptyDetail(userId);
+    if (inserted === 'user_gone') return undefined;
+    // a row this transaction inserted is its own until it commits, and has no avatar to compare
+    if (inserted) return { ...toAvatar(inserted), avatarAcceptedAfter: false, removedAfterAcceptance: false };
+    // another commit added the row meanwhile: wait for its lock like everyone else
+    return this.lockDetail(userId, uploadId);
   }
 
   /**
-   * Adds the user's `user_detail` row if missing; false when the user was deleted after
-   * `userExists` looked (the row's foreign key refuses it), which is "user gone", not an error.
+   * The id of the user's avatar upload when it is not `uploadId` and was accepted after it (it
+   * keeps the avatar), in one query. An avatar upload whose row is gone counts as newer.
    */
-  private async insertEmptyDetail(userId: number): Promise<boolean> {
+  async newerAvatarUpload(userId: number, uploadId: string): Promise<string | undefined> {
+    const result = await this.db.raw<{ rows: Array<{ avatar_upload_id: string }> }>(
+      `select d.avatar_upload_id from ?? d
+         left join uploads a on a.id = d.avatar_upload_id
+         left join uploads b on b.id = ?
+       where d.user_id = ? and d.avatar_upload_id <> ? and coalesce((a.created_at, a.id) > (b.created_at, b.id), true)`,
+      [this.tables.userDetail, uploadId, userId, uploadId],
+    );
+    return result.rows[0]?.avatar_upload_id;
+  }
+
+  /** `select … for update` of the row with the comparisons LockedAvatar carries; undefined when there is no row. */
+  private async lockDetail(userId: number, uploadId: string): Promise<LockedAvatar | undefined> {
+    // times compared in SQL: created_at has microseconds, which a JS Date drops
+    const result = await this.db.raw<{ rows: Array<DetailRow & { avatar_accepted_after: boolean; removed_after_acceptance: boolean }> }>(
+      `select d.*,
+         coalesce((a.created_at, a.id) > (b.created_at, b.id), true) as avatar_accepted_after,
+         coalesce(d.avatar_upload_id is null and b.created_at <= d.avatar_accepted_at, false) as removed_after_acceptance
+       from ?? d
+         left join uploads a on a.id = d.avatar_upload_id
+         left join uploads b on b.id = ?
+       where d.user_id = ?
+       for update of d`,
+      [this.tables.userDetail, uploadId, userId],
+    );
+    const row = result.rows[0];
+    if (!row) return undefined;
+    return {
+      ...toAvatar(row),
+      avatarAcceptedAfter: row.avatar_upload_id !== null && row.avatar_upload_id !== uploadId && row.avatar_accepted_after,
+      removedAfterAcceptance: row.removed_after_acceptance,
+    };
+  }
+
+  /**
+   * Adds the user's empty `user_detail` row and returns it; undefined when a row exists
+   * (another commit added it meanwhile), 'user_gone' when the user is gone (the row's foreign
+   * key refuses it), which is not an error.
+   */
+  private async insertEmptyDetail(userId: number): Promise<DetailRow | 'user_gone' | undefined> {
     try {
       // in a savepoint when the caller is in a transaction: a failed insert would abort it all
-      await this.db.transaction(async (trx) => {
-        await trx(this.tables.userDetail).insert({ user_id: userId }).onConflict('user_id').ignore();
+      return await this.db.transaction(async (trx) => {
+        const [row] = (await trx(this.tables.userDetail).insert({ user_id: userId }).onConflict('user_id').ignore().returning('*')) as DetailRow[];
+        return row;
       });
-      return true;
     } catch (error) {
-      if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) return false;
+      if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) return 'user_gone';
       throw error;
     }
   }
@@ -111,18 +165,6 @@ export class UserDetailRepository {
     await this.db(this.tables.userDetail)
       .where({ user_id: userId })
       .update({ avatar: null, avatar_file_id: null, avatar_upload_id: null, avatar_variants: '[]', avatar_accepted_at: this.db.raw('clock_timestamp()'), updated_at: this.db.fn.now() });
-  }
-
-  /**
-   * True when the user has no avatar upload because an operator removed the avatar at or after
-   * `uploadId` was accepted. Compared in SQL: both times have microseconds, which a JS Date drops.
-   */
-  async isAcceptedBeforeRemoval(userId: number, uploadId: string): Promise<boolean> {
-    const result = await this.db.raw<{ rows: Array<{ before: boolean | null }> }>(
-      `select u.created_at <= d.avatar_accepted_at as before from ?? d join uploads u on u.id = ? where d.user_id = ? and d.avatar_upload_id is null`,
-      [this.tables.userDetail, uploadId, userId],
-    );
-    return result.rows[0]?.before === true;
   }
 
   /** Demo accounts for one-machine runs; ids are fixed so the README's examples work. */

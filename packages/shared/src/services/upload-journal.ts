@@ -1,10 +1,9 @@
-import type { Knex } from 'knex';
 import type { NewUploadEvent } from '../domain/upload-event.js';
 import type { NewUpload, Upload } from '../domain/upload.js';
 import { canRetry } from '../domain/upload-retry.js';
-import { canTransition, isTerminal, type UploadStatus } from '../domain/upload-status.js';
-import { UploadEventsRepository } from '../repositories/upload-events-repository.js';
-import { UploadsRepository, type UploadPatch } from '../repositories/uploads-repository.js';
+import { canTransition, isTerminal, uploadStatuses, type UploadStatus } from '../domain/upload-status.js';
+import type { Repositories } from '../repositories/repositories.js';
+import type { UploadPatch } from '../repositories/uploads-repository.js';
 
 export interface UploadChange {
   status?: UploadStatus;
@@ -18,6 +17,11 @@ export type ReopenOutcome =
   | { kind: 'not_failed'; status: UploadStatus }
   | { kind: 'original_gone' };
 
+/** The statuses a change may start from: those the state machine lets reach `to`, or every live one when the status stays. */
+function statusesLeadingTo(to: UploadStatus | undefined): UploadStatus[] {
+  return uploadStatuses.filter((from) => (to === undefined ? !isTerminal(from) : canTransition(from, to)));
+}
+
 export interface RecordOptions {
   /** The recording run's claim token: the change applies only while the row still holds it. */
   claim?: string;
@@ -25,37 +29,40 @@ export interface RecordOptions {
 
 /**
  * The only writer of upload status and events: each change updates the row and appends the
- * numbered event in one transaction, under the row's lock, and respects the state machine,
+ * numbered event atomically (one statement), under the row's lock, and respects the state machine,
  * so a late or duplicate job can never move a finished upload.
  */
 export class UploadJournal {
-  constructor(private readonly db: Knex) {}
+  constructor(private readonly repos: Pick<Repositories, 'transaction' | 'uploads'>) {}
 
-  /** Records a newly accepted upload with its `queued` event (seq 1). */
+  /**
+   * Records a newly accepted upload with its `queued` event (seq 1). Throws
+   * IdempotencyKeyTakenError, recording nothing, when the user already has an upload under
+   * `upload.idempotencyKey` (a concurrent request with the same key won).
+   */
   async accept(upload: NewUpload): Promise<Upload> {
-    return this.db.transaction(async (trx) => {
-      const inserted = await new UploadsRepository(trx).insert(upload);
-      await new UploadEventsRepository(trx).insert(upload.id, 1, 'queued', {
-        size: upload.sizeBytes,
-        detectedType: upload.detectedType,
-        width: upload.width,
-        height: upload.height,
-      });
-      const withSeq = await new UploadsRepository(trx).update(upload.id, { lastEventSeq: 1 });
-      return withSeq ?? inserted;
+    return this.repos.uploads.insertWithFirstEvent(upload, {
+      type: 'queued',
+      data: { size: upload.sizeBytes, detectedType: upload.detectedType, width: upload.width, height: upload.height },
     });
   }
 
   /**
    * Applies `change` and returns the updated upload, or undefined when the upload is gone or
    * the change is not allowed from its current status (terminal uploads take no events).
-   * Pass `trx` to make the change part of a larger transaction. With `claim`, the change is
-   * also refused unless the row still holds that claim token: BullMQ may run one job twice
-   * at once (a lost lock), and only the run that claimed the upload last may write to it.
+   * A journal of repositories bound to a transaction records in it (part of a larger change).
+   * With `claim`, the change is also refused unless the row still holds that claim token:
+   * BullMQ may run one job twice at once (a lost lock), and only the run that claimed the
+   * upload last may write to it.
    */
-  async record(uploadId: string, change: UploadChange, trx?: Knex.Transaction, options: RecordOptions = {}): Promise<Upload | undefined> {
-    if (trx) return this.recordIn(trx, uploadId, change, options);
-    return this.db.transaction((t) => this.recordIn(t, uploadId, change, options));
+  async record(uploadId: string, change: UploadChange, options: RecordOptions = {}): Promise<Upload | undefined> {
+    // one statement (one round trip) that checks the rules under the row's lock
+    return this.repos.uploads.updateWithEvent(uploadId, {
+      from: statusesLeadingTo(change.status),
+      claim: options.claim,
+      patch: { ...change.patch, status: change.status },
+      event: change.event,
+    });
   }
 
   /**
@@ -66,8 +73,7 @@ export class UploadJournal {
    * when it failed). The caller enqueues the job; creation order still decides the avatar.
    */
   async reopenFailed(uploadId: string, originalExists: (stagedPath: string) => Promise<boolean>): Promise<ReopenOutcome> {
-    return this.db.transaction(async (trx) => {
-      const uploads = new UploadsRepository(trx);
+    return this.repos.transaction(async ({ uploads, events }) => {
       const current = await uploads.findById(uploadId, { forUpdate: true });
       if (!current) return { kind: 'not_found' };
       if (!canRetry(current.status)) return { kind: 'not_failed', status: current.status };
@@ -84,24 +90,8 @@ export class UploadJournal {
         variants: null,
         lastEventSeq: seq,
       });
-      await new UploadEventsRepository(trx).insert(uploadId, seq, 'retried', { previousCode: current.errorCode, by: 'operator' });
+      await events.insert(uploadId, seq, 'retried', { previousCode: current.errorCode, by: 'operator' });
       return upload ? { kind: 'reopened', upload } : { kind: 'not_found' };
     });
-  }
-
-  private async recordIn(trx: Knex.Transaction, uploadId: string, change: UploadChange, options: RecordOptions): Promise<Upload | undefined> {
-    const uploads = new UploadsRepository(trx);
-    const current = await uploads.findById(uploadId, { forUpdate: true });
-    if (!current) return undefined;
-    if (options.claim !== undefined && current.claimToken !== options.claim) return undefined;
-    if (change.status !== undefined) {
-      if (!canTransition(current.status, change.status)) return undefined;
-    } else if (isTerminal(current.status)) {
-      return undefined;
-    }
-    const seq = current.lastEventSeq + 1;
-    const updated = await uploads.update(uploadId, { ...change.patch, status: change.status, lastEventSeq: seq });
-    await new UploadEventsRepository(trx).insert(uploadId, seq, change.event.type, change.event.data);
-    return updated;
   }
 }

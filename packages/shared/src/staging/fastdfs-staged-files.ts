@@ -1,20 +1,15 @@
 import { FastdfsError, type FastdfsClient } from '@avatar/fastdfs';
-import type { Db } from '../db/index.js';
-import { StagedOriginalsRepository } from '../repositories/staged-originals-repository.js';
+import type { StagedOriginalsRepository } from '../repositories/staged-originals-repository.js';
 
 /**
  * Originals staged in FastDFS (`STAGING_BACKEND=fastdfs`) with their staging intents: what
  * the API's staging store and the worker both do with them, in one place.
  */
 export class FastdfsStagedFiles {
-  readonly intents: StagedOriginalsRepository;
-
   constructor(
     private readonly client: FastdfsClient,
-    db: Db,
-  ) {
-    this.intents = new StagedOriginalsRepository(db);
-  }
+    readonly intents: StagedOriginalsRepository,
+  ) {}
 
   /** Missing, or not a FastDFS file id at all (a path left by the local backend): nothing to read or delete. */
   static isGone(error: unknown): boolean {

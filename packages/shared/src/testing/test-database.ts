@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import knex from 'knex';
 import { createDb, type Db } from '../db/create-db.js';
 import { migrateToLatest } from '../db/migration-source.js';
+import { Repositories, type TableNames } from '../repositories/repositories.js';
 
 export interface TestDatabase {
   name: string;
   url: string;
   db: Db;
+  /** The repositories on `db`, built as a process's composition root builds them. */
+  repos: Repositories;
   /** Destroys the pool and drops the database. */
   drop(): Promise<void>;
 }
@@ -14,7 +17,7 @@ export interface TestDatabase {
 const adminUrl = (): string => process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh, migrated database per test file, so files run in parallel without sharing rows. */
-export async function createTestDatabase(tables = { users: 'users', userDetail: 'user_detail' }): Promise<TestDatabase> {
+export async function createTestDatabase(tables: TableNames = { users: 'users', userDetail: 'user_detail' }): Promise<TestDatabase> {
   const name = `avatar_test_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const admin = knex({ client: 'pg', connection: adminUrl(), pool: { min: 0, max: 1 } });
   try {
@@ -30,6 +33,7 @@ export async function createTestDatabase(tables = { users: 'users', userDetail: 
     name,
     url: url.toString(),
     db,
+    repos: new Repositories(db, tables),
     async drop() {
       await db.destroy();
       const dropper = knex({ client: 'pg', connection: adminUrl(), pool: { min: 0, max: 1 } });

@@ -1,5 +1,5 @@
 import type { FastdfsClient } from '@avatar/fastdfs';
-import { AppError, FastdfsStagedFiles, type Db } from '@avatar/shared';
+import { AppError, FastdfsStagedFiles, type StagedOriginalsRepository } from '@avatar/shared';
 import type { StagedOriginalStore } from './staged-originals.js';
 
 /** Intents looked at per sweep; the rest wait for the next one. */
@@ -10,10 +10,15 @@ const SWEEP_BATCH = 500;
  * staged is known from the `staged_originals` intents the API writes next to each upload.
  */
 export class FastdfsStagedOriginals implements StagedOriginalStore {
+  /** An intent the sweeper released is gone: only the upload row still names the original. */
+  readonly listsEveryOriginal = false;
   private readonly staged: FastdfsStagedFiles;
 
-  constructor(private readonly client: FastdfsClient, db: Db) {
-    this.staged = new FastdfsStagedFiles(client, db);
+  constructor(
+    private readonly client: FastdfsClient,
+    intents: StagedOriginalsRepository,
+  ) {
+    this.staged = new FastdfsStagedFiles(client, intents);
   }
 
   async read(fileId: string): Promise<Buffer> {

@@ -16,10 +16,19 @@ export interface StagedOriginalStore {
   stagedBefore(before: Date): Promise<string[]>;
   /** An upload names `ref`: the sweeper stops tracking it as a possible orphan. */
   release(ref: string): Promise<void>;
+  /**
+   * `stagedBefore` lists every original, released or not (the folder is its own record): an
+   * upload may then forget its original in its terminal write and remove the file after, as a
+   * crash in between leaves an orphan the staging sweeper finds. False where a released
+   * original is found only through the row that names it.
+   */
+  readonly listsEveryOriginal: boolean;
 }
 
 /** Staging on a folder the API and the worker share. */
 export class StagedOriginals implements StagedOriginalStore {
+  readonly listsEveryOriginal = true;
+
   constructor(private readonly dir: string) {}
 
   async read(stagedPath: string): Promise<Buffer> {

@@ -1,16 +1,19 @@
 import { FastdfsError } from '@avatar/fastdfs';
-import { isAppError, isInfrastructureError } from '@avatar/shared';
+import { isAppError, isInfrastructureError, type ErrorCode } from '@avatar/shared';
 
 export interface Failure {
   /** false: fail the upload now (BullMQ's UnrecoverableError); true: let BullMQ retry with backoff. */
   retry: boolean;
-  code: string;
+  /** What the upload row, its `failed`/`retrying` event and the job's `lastFailure` carry. */
+  code: ErrorCode;
+  /** For people (logs, the event, BullMQ's failedReason); never parsed. */
   message: string;
 }
 
 /**
- * The one place that decides "try again" or "fail for good". Bad input (undecodable image,
- * bombs, a deleted user) fails at once; anything that looks like an outage retries.
+ * The one place that decides "try again" or "fail for good", by the error's type or code:
+ * bad input (undecodable image, bombs, a deleted user) fails at once; anything that looks
+ * like an outage retries.
  */
 export function classifyFailure(error: unknown): Failure {
   if (isAppError(error)) return { retry: error.retryable, code: error.code, message: error.message };

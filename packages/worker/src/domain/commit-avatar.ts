@@ -1,13 +1,4 @@
-import {
-  UploadJournal,
-  UploadsRepository,
-  UserDetailRepository,
-  isTerminal,
-  type AvatarVariant,
-  type CurrentAvatar,
-  type Db,
-  type Upload,
-} from '@avatar/shared';
+import { isTerminal, type AvatarVariant, type LockedAvatar, type Repositories, type Upload, type UploadChange } from '@avatar/shared';
 
 export type CommitOutcome =
   | { kind: 'done'; replaced: { uploadId: string | null; fileIds: string[] } | null }
@@ -24,38 +15,34 @@ export type CommitOutcome =
  * the avatar after this upload was accepted, this one is superseded; otherwise `user_detail` points at these variants and the upload is `done`.
  * A retry after a commit that already happened changes nothing. `upload` is the row as this
  * run claimed it: the commit happens only while the row still holds its `claimToken`.
+ *
+ * `forgetStagedOriginal`: the terminal write also clears `staged_path`, for a staging backend
+ * whose sweeper finds any original no upload names; the caller removes the file afterwards.
  */
-export async function commitAvatar(
-  db: Db,
-  tables: { users: string; userDetail: string },
-  upload: Upload,
-  variants: AvatarVariant[],
-): Promise<CommitOutcome> {
+export async function commitAvatar(repos: Repositories, upload: Upload, variants: AvatarVariant[], options: { forgetStagedOriginal?: boolean } = {}): Promise<CommitOutcome> {
   const claim = upload.claimToken;
   if (!claim) throw new Error('commitAvatar needs the upload as its run claimed it');
-  return db.transaction(async (trx) => {
-    const details = new UserDetailRepository(trx, tables);
-    const uploads = new UploadsRepository(trx);
-    const journal = new UploadJournal(trx);
-    const current = await details.lockForAvatarChange(upload.userId);
+  const stagedPatch = options.forgetStagedOriginal ? { stagedPath: null } : {};
+  return repos.transaction(async (tx) => {
+    const current = await tx.userDetail.lockForAvatarChange(upload.userId, upload.id);
     if (!current) return { kind: 'user_gone' };
 
     if (current.avatarUploadId === upload.id) {
       // the commit landed but the job died before it was acknowledged
-      const recorded = await journal.record(upload.id, doneChange(variants), trx, { claim });
-      return recorded ? { kind: 'done', replaced: null } : refused(uploads, upload.id);
+      const recorded = await tx.journal.record(upload.id, doneChange(variants, stagedPatch), { claim });
+      return recorded ? { kind: 'done', replaced: null } : refused(tx, upload.id);
     }
-    const winner = await standsInTheWay(details, uploads, current, upload);
+    const winner = standsInTheWay(current);
     if (winner) {
-      const recorded = await journal.record(upload.id, { status: 'superseded', event: { type: 'superseded', data: { by: winner.by } } }, trx, { claim });
-      return recorded ? { kind: 'superseded', by: winner.by } : refused(uploads, upload.id);
+      const recorded = await tx.journal.record(upload.id, { status: 'superseded', patch: stagedPatch, event: { type: 'superseded', data: { by: winner.by } } }, { claim });
+      return recorded ? { kind: 'superseded', by: winner.by } : refused(tx, upload.id);
     }
 
     const main = variants[0];
     if (!main) throw new Error('commitAvatar needs at least one variant');
-    const recorded = await journal.record(upload.id, doneChange(variants), trx, { claim });
-    if (!recorded) return refused(uploads, upload.id);
-    await details.setAvatar(upload.userId, {
+    const recorded = await tx.journal.record(upload.id, doneChange(variants, stagedPatch), { claim });
+    if (!recorded) return refused(tx, upload.id);
+    await tx.userDetail.setAvatar(upload.userId, {
       avatar: main.url,
       fileId: main.fileId,
       uploadId: upload.id,
@@ -69,11 +56,11 @@ export async function commitAvatar(
 /**
  * What keeps this upload from becoming the avatar, if anything: a newer accepted upload that
  * already is the avatar, or (no avatar upload set) an operator's removal at or after this
- * upload's acceptance, kept as the watermark `acceptedAt`.
+ * upload's acceptance, kept as the watermark `acceptedAt` (both compared by the lock's query).
  */
-async function standsInTheWay(details: UserDetailRepository, uploads: UploadsRepository, current: CurrentAvatar, upload: Upload): Promise<{ by: string | null } | undefined> {
-  if (current.avatarUploadId) return (await uploads.isAcceptedAfter(current.avatarUploadId, upload.id)) ? { by: current.avatarUploadId } : undefined;
-  if (current.acceptedAt && (await details.isAcceptedBeforeRemoval(upload.userId, upload.id))) return { by: null };
+function standsInTheWay(current: LockedAvatar): { by: string | null } | undefined {
+  if (current.avatarUploadId) return current.avatarAcceptedAfter ? { by: current.avatarUploadId } : undefined;
+  if (current.removedAfterAcceptance) return { by: null };
   return undefined;
 }
 
@@ -81,16 +68,16 @@ async function standsInTheWay(details: UserDetailRepository, uploads: UploadsRep
  * Why the journal refused the commit: the upload is finished, or (still live) another run
  * claimed it. The journal locked the row in this transaction, so the answer cannot change.
  */
-async function refused(uploads: UploadsRepository, uploadId: string): Promise<CommitOutcome> {
-  const row = await uploads.findById(uploadId);
+async function refused(tx: Repositories, uploadId: string): Promise<CommitOutcome> {
+  const row = await tx.uploads.findById(uploadId);
   return row && !isTerminal(row.status) ? { kind: 'claim_lost' } : { kind: 'already_terminal' };
 }
 
-function doneChange(variants: AvatarVariant[]) {
+function doneChange(variants: AvatarVariant[], stagedPatch: { stagedPath?: null }): UploadChange {
   const avatarUrl = variants[0]?.url ?? '';
   return {
-    status: 'done' as const,
-    patch: { progress: 100, errorCode: null, errorMessage: null },
-    event: { type: 'done' as const, data: { avatarUrl, variants } },
+    status: 'done',
+    patch: { progress: 100, errorCode: null, errorMessage: null, ...stagedPatch },
+    event: { type: 'done', data: { avatarUrl, variants } },
   };
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { WorkerReadiness } from '../worker-runtime.js';
+import type { WorkerReadiness } from './worker-readiness.js';
 
 export interface OpsServer {
   port: number;

@@ -1,6 +1,6 @@
 import sharp, { type Sharp } from 'sharp';
+import { decodeBmp, isBmp } from '@avatar/image-format';
 import { AppError } from '@avatar/shared';
-import { decodeBmp, isBmp } from './bmp-decoder.js';
 import { sharpFailureKind } from './sharp-errors.js';
 
 export type AvatarFormat = 'webp' | 'jpeg' | 'avif';
@@ -20,7 +20,11 @@ export interface RenderAvatarOptions {
    * stopped only once that work is done: the API's scan limit is the defence there.
    */
   timeoutSeconds?: number;
+  /** Told how long the decode and (all sizes together) the encodes took, in seconds: the worker's stage metrics. */
+  onPhaseTimed?: (phase: RenderPhase, seconds: number) => void;
 }
+
+export type RenderPhase = 'decode' | 'encode';
 
 export interface RenderedVariant {
   size: number;
@@ -98,10 +102,15 @@ export async function renderAvatar(input: Buffer, options: RenderAvatarOptions):
   if (largest === undefined) throw new RangeError('renderAvatar: sizes must not be empty');
 
   const deadline = options.timeoutSeconds === undefined ? undefined : Date.now() + options.timeoutSeconds * 1000;
+  const decodeStarted = performance.now();
   const master = await decodeMaster(input, largest, options);
+  const encodeStarted = performance.now();
+  options.onPhaseTimed?.('decode', (encodeStarted - decodeStarted) / 1000);
   // the encodes share what the decode left of the budget; sharp's smallest timeout is 1 s
   const left = deadline === undefined ? undefined : Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
-  return Promise.all(sizes.map((size) => encodeVariant(master, size, spec, quality, left)));
+  const variants = await Promise.all(sizes.map((size) => encodeVariant(master, size, spec, quality, left)));
+  options.onPhaseTimed?.('encode', (performance.now() - encodeStarted) / 1000);
+  return variants;
 }
 
 /** sharp's `.timeout()` when there is a budget; 0 would mean "none" to sharp, so it is never passed. */

@@ -4,9 +4,9 @@ import { FastdfsClient } from '@avatar/fastdfs';
 import { announceReady, createLogger, exitOnStartupError, loadConfig, shutdownTimeoutMs, stopOnSignal } from '@avatar/shared';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startOpsServer } from '../ops/ops-server.js';
-import { startWorkerRuntime } from '../worker-runtime.js';
+import { startWorkerRuntime } from '../runtime/worker-runtime.js';
 
-/** The worker process alone, as a deployment runs it. */
+/** The worker process alone, as a deployment runs it: the composition root (config, clients, runtime, ops port) and the signal handling. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'worker' });

@@ -1,12 +1,8 @@
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import { FastdfsClient } from '@avatar/fastdfs';
-import { AVATAR_QUEUE, UploadsRepository, createCleanupQueue, createDb, createLogger, jobNames, loadConfig, type DeleteFilesJob } from '@avatar/shared';
+import { createLogger, jobNames, loadConfig } from '@avatar/shared';
 import { AvatarFileStore } from '../../src/adapters/avatar-file-store.js';
-import { StagedOriginals } from '../../src/adapters/staged-originals.js';
-import { processAvatar, type ProcessAvatarDeps } from '../../src/domain/process-avatar.js';
-import { renderAvatar } from '../../src/pipeline/render-avatar.js';
+import { buildWorkerContext } from '../../src/runtime/build-worker-context.js';
 import { createFaultSystem, type FaultSystem } from './support/fault-system.js';
 import { waitFor } from './support/processes.js';
 import { UploadLedger, printFigures, sendUpload, smallJpegs } from './support/uploads.js';
@@ -36,59 +32,48 @@ it('two uploads of one user, the first forced to finish last: the second one sta
   const b = ledger.record(1, await sendUpload(s.apiUrl, 1, s.token(1), imageB as Buffer));
   if (a.kind !== 'accepted' || b.kind !== 'accepted') throw new Error(`uploads not accepted: ${JSON.stringify([a, b])}`);
 
-  // A's job is held back: it runs here, with the real parts, paused after its files are stored
-  const connection = new Redis(s.redisUrl, { maxRetriesPerRequest: null });
-  const avatarQueue = new Queue(AVATAR_QUEUE, { connection, prefix: s.redisPrefix });
-  const cleanupQueue = createCleanupQueue(connection, s.redisPrefix);
+  // A's job is held back: it runs here, in a worker built by the production factory from the
+  // system's settings, whose FastDFS store pauses once A's files are stored
   const config = loadConfig(s.env);
-  const db = createDb({ databaseUrl: config.databaseUrl, poolMax: 4 });
   const fastdfs = new FastdfsClient({ trackers: config.fastdfs.trackers.join(',') });
-  closers.push(() => avatarQueue.close(), () => cleanupQueue.close(), async () => connection.disconnect(), () => db.destroy(), () => fastdfs.close());
-  await avatarQueue.remove(a.uploadId);
-
-  const realFiles = new AvatarFileStore(fastdfs);
+  const realFiles = new AvatarFileStore(fastdfs, config.fastdfs.group);
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let storedA: string[] = [];
-  const deps: ProcessAvatarDeps = {
-    db,
-    tables: config.tables,
-    sizes: config.avatar.sizes,
-    files: {
-      storeSet: async (variants, onMasterStored) => {
-        const stored = await realFiles.storeSet(variants, onMasterStored);
-        storedA = stored.map((v) => v.fileId);
-        await released;
-        return stored;
+  const held = buildWorkerContext(config, createLogger({ level: 'silent', name: 'held-worker' }), fastdfs, {
+    adapters: {
+      files: {
+        storeSet: async (variants, onMasterStored) => {
+          const stored = await realFiles.storeSet(variants, onMasterStored);
+          storedA = stored.map((v) => v.fileId);
+          await released;
+          return stored;
+        },
+        deleteFiles: (ids) => realFiles.deleteFiles(ids),
       },
-      deleteFiles: (ids) => realFiles.deleteFiles(ids),
     },
-    staged: new StagedOriginals(config.stagingDir),
-    render: (input) => renderAvatar(input, { sizes: config.avatar.sizes, format: config.avatar.format, maxInputPixels: config.limits.maxInputPixels }),
-    scheduleDeletion: async (job: DeleteFilesJob) => {
-      await cleanupQueue.add(jobNames.deleteFiles, job, job.uploadId ? { jobId: `delete-${job.uploadId}` } : {});
-    },
-    publicUrl: config.fastdfs.publicUrl,
-    logger: createLogger({ level: 'silent', name: 'test' }),
-  };
-  const runningA = processAvatar(deps, a.uploadId, 1);
+  });
+  closers.push(() => held.close(), () => fastdfs.close());
+  await held.queues.avatar.remove(a.uploadId);
+
+  const runningA = held.workflow.runAttempt({ uploadId: a.uploadId, attempt: 1, maxAttempts: config.worker.attempts });
   await waitFor("A's files to be stored", 30_000, async () => storedA.length > 0);
   const urlsA = storedA.map((id) => `${config.fastdfs.publicUrl}${id}`);
   expect(await Promise.all(urlsA.map(status))).toEqual(urlsA.map(() => 200));
 
   // B is processed by a real worker process and finishes first
   await s.startWorker();
-  await waitFor('B to be done', 60_000, async () => (await new UploadsRepository(s.db).findById(b.uploadId))?.status === 'done');
+  await waitFor('B to be done', 60_000, async () => (await s.repos.uploads.findById(b.uploadId))?.status === 'done');
   release();
-  expect(await runningA).toBe('superseded');
+  expect(await runningA).toEqual({ kind: 'finished', outcome: 'superseded' });
 
   // A's job comes back (as the outbox would enqueue it): it must change nothing
-  await avatarQueue.add(jobNames.processAvatar, { uploadId: a.uploadId }, { jobId: a.uploadId });
-  await waitFor("A's late job to complete", 30_000, async () => (await (await avatarQueue.getJob(a.uploadId))?.getState()) === 'completed');
+  await held.queues.avatar.add(jobNames.processAvatar, { uploadId: a.uploadId }, { jobId: a.uploadId });
+  await waitFor("A's late job to complete", 30_000, async () => (await (await held.queues.avatar.getJob(a.uploadId))?.getState()) === 'completed');
 
   const detail = await s.db('user_detail').where({ user_id: 1 }).first();
-  const uploadA = await new UploadsRepository(s.db).findById(a.uploadId);
-  const uploadB = await new UploadsRepository(s.db).findById(b.uploadId);
+  const uploadA = await s.repos.uploads.findById(a.uploadId);
+  const uploadB = await s.repos.uploads.findById(b.uploadId);
   expect(detail.avatar_upload_id).toBe(b.uploadId);
   expect(detail.avatar).toBe(uploadB?.variants?.[0]?.url);
   expect(uploadA?.status).toBe('superseded');

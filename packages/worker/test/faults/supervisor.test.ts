@@ -48,7 +48,7 @@ const messages = (lines: LogLine[], label: string, msg: string): LogLine[] => li
 const pauseBeyondWindow = (): Promise<void> => new Promise((r) => setTimeout(r, SAME_REQUEST_WINDOW_MS + 200));
 
 /**
- * Starts `node --import tsx scripts/start-all.ts` (what `pnpm start` runs), or with `via: 'pnpm'`
+ * Starts `node --conditions=source --import tsx scripts/start-all.ts` (what `pnpm start` runs), or with `via: 'pnpm'`
  * `pnpm start` itself (pnpm leads the group and forwards signals), and waits for its banner and readiness.
  */
 async function startSupervisor(s: FaultSystem, via: 'node' | 'pnpm' = 'node'): Promise<ChildProcessHandle> {

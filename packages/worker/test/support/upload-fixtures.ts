@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { UploadJournal, UserDetailRepository, type Db, type Upload } from '@avatar/shared';
-
-export const tables = { users: 'users', userDetail: 'user_detail' };
+import type { Repositories, Upload } from '@avatar/shared';
 
 /** Users 1..n (the ids the tests use). */
-export async function ensureUsers(db: Db, count = 3): Promise<void> {
-  await new UserDetailRepository(db, tables).ensureUsers(Array.from({ length: count }, (_, i) => ({ id: i + 1, username: `user${i + 1}` })));
+export async function ensureUsers(repos: Repositories, count = 3): Promise<void> {
+  await repos.userDetail.ensureUsers(Array.from({ length: count }, (_, i) => ({ id: i + 1, username: `user${i + 1}` })));
 }
 
 /** Accepts an upload as the API does (row + `queued` event); later calls are accepted later. */
-export async function acceptUpload(db: Db, userId: number, stagedPath = `/tmp/staged-${randomUUID()}`): Promise<Upload> {
-  return new UploadJournal(db).accept({
+export async function acceptUpload(repos: Repositories, userId: number, stagedPath = `/tmp/staged-${randomUUID()}`): Promise<Upload> {
+  return repos.journal.accept({
     id: randomUUID(),
     userId,
     idempotencyKey: null,
@@ -25,8 +23,8 @@ export async function acceptUpload(db: Db, userId: number, stagedPath = `/tmp/st
 }
 
 /** Moves an upload to `processing` under a fresh claim, as the worker does when it starts on it. */
-export async function startProcessing(db: Db, upload: Upload): Promise<Upload> {
-  const started = await new UploadJournal(db).record(upload.id, {
+export async function startProcessing(repos: Repositories, upload: Upload): Promise<Upload> {
+  const started = await repos.journal.record(upload.id, {
     status: 'processing',
     patch: { claimToken: randomUUID() },
     event: { type: 'processing', data: { attempt: 1 } },
@@ -43,7 +41,7 @@ export function variantsFor(tag: string): Array<{ size: number; fileId: string; 
   ];
 }
 
-export async function eventTypes(db: Db, uploadId: string): Promise<string[]> {
-  const rows: Array<{ type: string }> = await db('upload_events').where({ upload_id: uploadId }).orderBy('seq').select('type');
-  return rows.map((r) => r.type);
+/** The upload's event types, oldest first. */
+export async function eventTypes(repos: Repositories, uploadId: string): Promise<string[]> {
+  return (await repos.events.listAfter(uploadId, 0, 1_000)).map((e) => e.type);
 }

@@ -14,11 +14,15 @@ export const ADMIN_COOKIE_PATH = '/admin';
  * admin password, so a stolen cookie gives no way to guess it offline.
  */
 export class AdminSessionStore {
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly prefix: string,
-    readonly ttlSeconds: number,
-  ) {}
+  private readonly redis: RedisClient;
+  private readonly prefix: string;
+  readonly ttlSeconds: number;
+
+  constructor(options: { redis: RedisClient; prefix: string; ttlSeconds: number }) {
+    this.redis = options.redis;
+    this.prefix = options.prefix;
+    this.ttlSeconds = options.ttlSeconds;
+  }
 
   /** Starts a session and returns the token for the cookie. */
   async create(meta: { ip: string }): Promise<string> {

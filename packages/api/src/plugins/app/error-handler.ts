@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, isInfrastructureError, type ErrorCode } from '@avatar/shared';
+import { isMalformedMultipartMessage } from '../external/multipart.js';
 
 /** Fastify and plugin error codes, translated into the product's codes. */
 const frameworkCodes: Record<string, ErrorCode> = {
@@ -38,11 +39,7 @@ export function toAppError(error: unknown): AppError {
   if (mapped) return new AppError(mapped, undefined, { cause: error });
   if (fastifyError.code?.startsWith('FST_ERR_CTP')) return new AppError('malformed_multipart', undefined, { cause: error });
   if (isInfrastructureError(error)) return new AppError('service_unavailable', 'A dependency is unavailable; nothing was accepted, retry later', { cause: error });
-  // busboy and its parts (dicer, streamsearch) throw plain Errors: a body cut short, a boundary
-  // that never appears, or one longer than the 70 characters RFC 2046 allows
-  if (/Unexpected end of (form|multipart data)|terminated early|Malformed part header|Boundary not found|Boundary required|needle cannot have a length/i.test(String(fastifyError.message))) {
-    return new AppError('malformed_multipart', undefined, { cause: error });
-  }
+  if (isMalformedMultipartMessage(String(fastifyError.message))) return new AppError('malformed_multipart', undefined, { cause: error });
   return new AppError('internal_error', 'Something went wrong', { cause: error });
 }
 

@@ -23,8 +23,9 @@ const ALLOWED_HEADERS = ['Authorization', 'Idempotency-Key', 'Content-Type', 'If
  * otherwise. An origin not on the list gets no CORS header whatsoever (so the browser hides
  * the answer from it), and its preflight is a 404.
  */
-export function corsOptionsFor(url: string, origin: string | undefined, origins: readonly string[]): FastifyCorsOptions {
-  if (!url.startsWith(CROSS_ORIGIN_PREFIX) || origin === undefined || !origins.includes(origin)) return { origin: false };
+export function corsOptionsFor(request: { url: string; origin: string | undefined }, allowedOrigins: readonly string[]): FastifyCorsOptions {
+  const { url, origin } = request;
+  if (!url.startsWith(CROSS_ORIGIN_PREFIX) || origin === undefined || !allowedOrigins.includes(origin)) return { origin: false };
   return {
     origin,
     methods: ['GET', 'HEAD', 'POST'],
@@ -51,6 +52,6 @@ export const corsPlugin = fp(async (app: FastifyInstance, opts: { origins: reado
   });
   await app.register(fastifyCors, {
     hook: 'onRequest',
-    delegator: (request: FastifyRequest, callback) => callback(null, corsOptionsFor(request.url, request.headers.origin, opts.origins)),
+    delegator: (request: FastifyRequest, callback) => callback(null, corsOptionsFor({ url: request.url, origin: request.headers.origin }, opts.origins)),
   });
 });

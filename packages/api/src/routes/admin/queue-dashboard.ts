@@ -30,7 +30,7 @@ async function apiErrorsAsProblems(request: FastifyRequest, reply: FastifyReply,
 }
 
 /** /admin/queues: bull-board over both queues, for admins only. */
-export async function queueDashboardRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function queueDashboardRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'avatarQueue' | 'cleanupQueue'>): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BASE_PATH);
   createBullBoard({

@@ -23,11 +23,11 @@ async function timed(name: string, log: FastifyBaseLogger, check: (signal: Abort
  * /health/live: the process answers. /health/ready: PostgreSQL and Redis answer, and a FastDFS
  * tracker answers with an ACTIVE storage server to store in (not merely that a tracker is up).
  */
-export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'repos' | 'redis' | 'checkFileStorage'>): Promise<void> {
   app.get('/health/live', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/health/ready', { schema: { hide: true } }, async (request, reply) => {
     const [postgres, redis, fastdfs] = await Promise.all([
-      timed('postgres', request.log, () => deps.db.raw('select 1')),
+      timed('postgres', request.log, () => deps.repos.ping()),
       timed('redis', request.log, () => deps.redis.ping()),
       timed('fastdfs', request.log, (signal) => deps.checkFileStorage(signal)),
     ]);

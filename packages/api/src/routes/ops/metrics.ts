@@ -3,7 +3,7 @@ import { Gauge } from 'prom-client';
 import type { AppDeps } from '../../deps.js';
 
 /** GET /metrics: Prometheus text, with the queue's job counts read at scrape time. */
-export async function metricsRoute(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function metricsRoute(app: FastifyInstance, deps: Pick<AppDeps, 'metrics' | 'avatarQueue' | 'cleanupQueue'>): Promise<void> {
   const states = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
   new Gauge({
     name: 'avatar_queue_jobs',

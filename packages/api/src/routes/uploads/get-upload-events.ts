@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { AppError, UploadEventsRepository, UploadsRepository, isTerminal, type UploadEvent } from '@avatar/shared';
+import { AppError, isTerminal, type UploadEvent } from '@avatar/shared';
 import type { AppDeps } from '../../deps.js';
 import { acceptsEventStream } from '../../domain/event-stream.js';
 import { HELD_CONNECTION_RETRY_AFTER_SECONDS, HeldConnections, holdKeys, type HeldConnectionLimits } from '../../domain/held-connections.js';
 import { documentEventStream } from '../../plugins/external/docs.js';
 import { eventsHeaders, eventsQuery, eventsSchema, problemSchema, uploadIdParams } from '../../schemas/upload-schemas.js';
-import { loadVisibleUpload } from './get-upload.js';
-import { extendIdleTimeout, streamUploadEvents, type EventStreamTiming } from './stream-upload-events.js';
+import { loadVisibleUpload } from '../route-helpers.js';
+import { extendIdleTimeout, streamUploadEvents } from './stream-upload-events.js';
 
 const MAX_EVENTS = 200;
 /**
@@ -26,9 +26,8 @@ const ANSWER_MARGIN_MS = 15_000;
  * `Last-Event-ID` (or `after`). Both hold their connection open, so both count against the
  * caller's held-connection limits.
  */
-export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps & { eventStreamTiming?: EventStreamTiming }): Promise<void> {
-  const uploads = new UploadsRepository(deps.db);
-  const events = new UploadEventsRepository(deps.db);
+export async function getUploadEventsRoute(app: FastifyInstance, deps: Pick<AppDeps, 'config' | 'repos' | 'eventListener'>): Promise<void> {
+  const { uploads, events } = deps.repos;
   const held = new HeldConnections();
   const { heldConnectionsPerUser, heldConnectionsPerUploadToken } = deps.config.rateLimit;
   const limits: HeldConnectionLimits = { perUser: heldConnectionsPerUser, perUploadToken: heldConnectionsPerUploadToken };
@@ -58,7 +57,7 @@ export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps &
     holdConnection(request, reply);
     if (acceptsEventStream(request.headers.accept)) {
       const after = request.headers['last-event-id'] ?? request.query.after;
-      return streamUploadEvents(request, reply, upload, after, { events, listener: deps.events, drainSignal: app.drainSignal, timing: deps.eventStreamTiming });
+      return streamUploadEvents(request, reply, { upload, after, events, listener: deps.eventListener, drainSignal: app.drainSignal });
     }
     const { after, wait } = request.query;
     const deadline = Date.now() + wait * 1000;
@@ -69,8 +68,8 @@ export async function getUploadEventsRoute(app: FastifyInstance, deps: AppDeps &
 
     let found: UploadEvent[] = await events.listAfter(upload.id, after, MAX_EVENTS);
     while (found.length === 0 && !isTerminal(upload.status) && Date.now() < deadline && !gone.signal.aborted && !app.isDraining()) {
-      const recheck = deps.events.listening ? RECHECK_LISTENING_MS : RECHECK_DEAF_MS;
-      await deps.events.waitFor(upload.id, Math.min(recheck, deadline - Date.now()), gone.signal);
+      const recheck = deps.eventListener.listening ? RECHECK_LISTENING_MS : RECHECK_DEAF_MS;
+      await deps.eventListener.waitFor(upload.id, Math.min(recheck, deadline - Date.now()), gone.signal);
       found = await events.listAfter(upload.id, after, MAX_EVENTS);
       if (found.length === 0) upload = (await uploads.findById(upload.id)) ?? upload;
     }

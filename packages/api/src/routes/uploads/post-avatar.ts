@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { AppError, UploadJournal, UploadsRepository, UserDetailRepository } from '@avatar/shared';
+import { inspectImage } from '@avatar/image-format';
+import { AppError } from '@avatar/shared';
 import { receiveAvatarFile } from '../../adapters/receive-avatar-file.js';
 import { acceptUpload } from '../../domain/accept-upload.js';
 import { assertDeclaredTypeIsSafe } from '../../domain/declared-type.js';
-import { inspectImage } from '../../domain/inspect-image.js';
 import { uploadAccess } from '../../domain/upload-snapshot.js';
-import type { UploadTokens } from '../../domain/upload-token.js';
 import type { AppDeps } from '../../deps.js';
 import type { ApiMetrics } from '../../metrics.js';
 import { requireActingForUserParam } from '../../plugins/app/authenticate.js';
@@ -15,12 +14,11 @@ import { documentMultipart } from '../../plugins/external/docs.js';
 import { acceptedSchema, avatarUploadForm, problemSchema, uploadHeaders, userIdParams } from '../../schemas/upload-schemas.js';
 import { uploadLinks } from '../route-helpers.js';
 
+export type PostAvatarDeps = Pick<AppDeps, 'config' | 'repos' | 'avatarQueue' | 'staging' | 'uploadTokens'> & { apiMetrics: ApiMetrics };
+
 /** POST /v1/users/:userId/avatar — where an upload is accepted. */
-export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { apiMetrics: ApiMetrics; uploadTokens: UploadTokens }): Promise<void> {
-  const { config } = deps;
-  const users = new UserDetailRepository(deps.db, config.tables);
-  const uploads = new UploadsRepository(deps.db);
-  const journal = new UploadJournal(deps.db);
+export async function postAvatarRoute(app: FastifyInstance, deps: PostAvatarDeps): Promise<void> {
+  const { config, repos } = deps;
   const perIp = config.rateLimit.uploadsPerIp > 0
     ? [perMinuteLimit(app, { max: config.rateLimit.uploadsPerIp })]
     : [];
@@ -37,6 +35,11 @@ export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { ap
       response: { 202: acceptedSchema, '4xx': problemSchema, '5xx': problemSchema },
     },
     config: { swaggerTransform: documentMultipart(avatarUploadForm) },
+    // every refusal of an upload, by its code, whoever answered it: authentication, a rate
+    // limit, the drain or the handler (this route's hooks run for all of them)
+    onResponse: async (_request, reply) => {
+      if (reply.statusCode >= 400) deps.apiMetrics.uploadsRefused.inc({ code: String(reply.getHeader('x-error-code') ?? reply.statusCode) });
+    },
     // nothing is answered to a client that left, so onResponse never counts it: count it here
     onRequestAbort: async () => {
       deps.apiMetrics.uploadsRefused.inc({ code: 'client_aborted' });
@@ -47,7 +50,7 @@ export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { ap
   }, async (request, reply) => {
     const { userId } = request.params;
     const idempotencyKey = request.headers['idempotency-key'];
-    if (!(await users.userExists(userId))) throw new AppError('user_not_found', `No user ${userId}`);
+    if (!(await repos.userDetail.userExists(userId))) throw new AppError('user_not_found', `No user ${userId}`);
 
     const { staged, declaredType } = await receiveAvatarFile(request, deps.staging, {
       maxBytes: config.limits.maxUploadBytes,
@@ -70,7 +73,7 @@ export async function postAvatarRoute(app: FastifyInstance, deps: AppDeps & { ap
     // only a body the probes passed is published where the workers read it
     const ref = await deps.staging.publish(staged);
     const { upload, replayed } = await acceptUpload(
-      { journal, uploads, queue: deps.avatarQueue, removeStaged: (p) => deps.staging.remove(p), logger: request.log },
+      { journal: repos.journal, uploads: repos.uploads, queue: deps.avatarQueue, removeStaged: (p) => deps.staging.remove(p), logger: request.log },
       { userId, requestId: request.id, idempotencyKey, declaredType, staged: { ref, sizeBytes: staged.sizeBytes, sha256: staged.sha256 }, image },
     );
     // the row names the original now; a failure here only leaves an intent the sweeper releases

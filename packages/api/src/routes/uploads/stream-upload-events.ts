@@ -69,19 +69,25 @@ async function* eventFrames(uploadId: string, after: number, context: StreamCont
   }
 }
 
+export interface EventStreamRequest {
+  upload: Upload;
+  /** the last sequence number the client has */
+  after: number;
+  events: UploadEventsRepository;
+  listener: UploadEventListener;
+  /** aborts when the server starts draining: the stream ends and EventSource reconnects elsewhere */
+  drainSignal: AbortSignal;
+  timing?: EventStreamTiming;
+}
+
 /**
  * Answers the events of `upload` after `after` as Server-Sent Events. An upload that has
  * already finished and has nothing after `after` is answered `204`, which tells EventSource
- * to stop reconnecting.
+ * to stop reconnecting. The events route's own writer: no other route uses it.
  */
-export function streamUploadEvents(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  upload: Upload,
-  after: number,
-  deps: { events: UploadEventsRepository; listener: UploadEventListener; drainSignal: AbortSignal; timing?: EventStreamTiming },
-): FastifyReply {
-  const timing = deps.timing ?? defaultEventStreamTiming;
+export function streamUploadEvents(request: FastifyRequest, reply: FastifyReply, stream: EventStreamRequest): FastifyReply {
+  const { upload, after } = stream;
+  const timing = stream.timing ?? defaultEventStreamTiming;
   reply.header('cache-control', 'private, no-store');
   if (upload.lastEventSeq <= after && isTerminal(upload.status)) return reply.code(204).send();
 
@@ -89,10 +95,10 @@ export function streamUploadEvents(
   // on Node 20 every any() leaves an entry on the app-long drain signal that is never freed.
   const stop = new AbortController();
   const drain = (): void => stop.abort();
-  if (deps.drainSignal.aborted) stop.abort();
-  else deps.drainSignal.addEventListener('abort', drain, { once: true });
+  if (stream.drainSignal.aborted) stop.abort();
+  else stream.drainSignal.addEventListener('abort', drain, { once: true });
   reply.raw.once('close', () => {
-    deps.drainSignal.removeEventListener('abort', drain);
+    stream.drainSignal.removeEventListener('abort', drain);
     stop.abort();
   });
   // a stream is long on purpose: the idle timeout sized for stalled bodies must not cut it
@@ -101,7 +107,7 @@ export function streamUploadEvents(
     .type('text/event-stream; charset=utf-8')
     // nginx and friends would otherwise hold the frames back
     .header('x-accel-buffering', 'no')
-    .send(Readable.from(eventFrames(upload.id, after, { events: deps.events, listener: deps.listener, signal: stop.signal, timing }), { objectMode: false }));
+    .send(Readable.from(eventFrames(upload.id, after, { events: stream.events, listener: stream.listener, signal: stop.signal, timing }), { objectMode: false }));
 }
 
 /** Raises the socket's idle timeout to `ms` (never lowers it; 0 means none); the next request on the connection gets the server's again. */

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { AppError, UserDetailRepository, pickVariant } from '@avatar/shared';
+import { AppError, pickVariant } from '@avatar/shared';
 import type { AppDeps } from '../../deps.js';
 import { avatarQuery, problemSchema, redirectSchema, userIdParams } from '../../schemas/upload-schemas.js';
 
 /** GET /v1/users/:userId/avatar?size=N — public: redirects to the variant closest above N. */
-export async function getAvatarRoute(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  const users = new UserDetailRepository(deps.db, deps.config.tables);
+export async function getAvatarRoute(app: FastifyInstance, deps: Pick<AppDeps, 'repos'>): Promise<void> {
+  const users = deps.repos.userDetail;
   app.withTypeProvider<ZodTypeProvider>().get('/v1/users/:userId/avatar', {
     schema: {
       summary: "Redirect to a user's current avatar",

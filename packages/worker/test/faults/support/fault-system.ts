@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { startRealFastdfs, type RealFastdfs } from '@avatar/fastdfs/testing';
-import { AVATAR_QUEUE, CLEANUP_QUEUE, UserDetailRepository, type Db } from '@avatar/shared';
+import { AVATAR_QUEUE, CLEANUP_QUEUE, type Db, type Repositories } from '@avatar/shared';
 import { createTestDatabase, createTestRedis, startRedisCluster, type TestDatabase, type TestRedisCluster } from '@avatar/shared/testing';
 import { killHard, sparePort, startEntry, startProcess, waitFor, type ChildProcessHandle } from './processes.js';
 
@@ -39,6 +39,8 @@ export interface FaultSystemOptions {
 export interface FaultSystem {
   root: string;
   db: Db;
+  /** The repositories on `db`, for reading what the processes recorded. */
+  repos: Repositories;
   dbName: string;
   apiUrl: string;
   /** The FastDFS dev server's folder: files live under `<dataDir>/data/XX/YY/`. */
@@ -88,7 +90,7 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
   try {
     tdb = await createTestDatabase();
     const users = Array.from({ length: options.users ?? 10 }, (_, i) => ({ id: i + 1, username: `fault${i + 1}` }));
-    await new UserDetailRepository(tdb.db, { users: 'users', userDetail: 'user_detail' }).ensureUsers(users);
+    await tdb.repos.userDetail.ensureUsers(users);
     if (options.fastdfs === 'real') realFastdfs = await startRealFastdfs();
     if (options.redisCluster) redisCluster = await startRedisCluster();
   } catch (error) {
@@ -151,6 +153,7 @@ export async function createFaultSystem(options: FaultSystemOptions = {}): Promi
   const system: FaultSystem = {
     root,
     db: tdb.db,
+    repos: tdb.repos,
     dbName: tdb.name,
     apiUrl,
     dataDir,

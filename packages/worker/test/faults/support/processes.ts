@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root: processes run from it, as `pnpm start:*` does. */
 export const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
 
-/** tsx's ESM loader, resolved once, so a child runs TypeScript entries like `pnpm start:*`. */
-const tsxLoader = import.meta.resolve('tsx');
+/** Node's flags for a TypeScript entry, as `pnpm start:*` runs one: workspace packages from their sources, through tsx's ESM loader (resolved once). */
+const sourceNodeArgs = ['--conditions=source', '--import', import.meta.resolve('tsx')];
 
 export interface Exit {
   code: number | null;
@@ -30,11 +30,11 @@ export interface ChildProcessHandle {
 }
 
 /**
- * Starts `node --import tsx <entry>` detached in its own process group, with `env` on top of
+ * Starts `node --conditions=source --import tsx <entry>` detached in its own process group, with `env` on top of
  * PATH/HOME only (no inherited product settings), output appended to `logFile`.
  */
 export function startEntry(name: string, entry: string, env: Record<string, string>, logFile: string): ChildProcessHandle {
-  return startProcess(name, process.execPath, ['--import', tsxLoader, entry], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, logFile);
+  return startProcess(name, process.execPath, [...sourceNodeArgs, entry], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, logFile);
 }
 
 /** Starts any command detached in its own process group (also used for redis-server). */

@@ -5,12 +5,12 @@ import fastifyCsrfProtection from '@fastify/csrf-protection';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, UploadEventsRepository, UploadStatsRepository, UploadsRepository, UserDetailRepository, isAppError, uploadStatuses } from '@avatar/shared';
+import { AppError, isAppError, uploadStatuses } from '@avatar/shared';
 import type { AppDeps } from '../../../deps.js';
 import { removeUserAvatar } from '../../../domain/remove-avatar.js';
 import { retryFailedUpload } from '../../../domain/retry-upload.js';
 import { loadOverview } from '../../../domain/upload-stats.js';
-import { ADMIN_COOKIE_PATH, ADMIN_SESSION_COOKIE, adminCookieOptions, sessionDigest, sessionToken, type AdminSessionStore } from '../../../plugins/app/admin-session.js';
+import { ADMIN_COOKIE_PATH, ADMIN_SESSION_COOKIE, adminCookieOptions, sessionDigest, sessionToken } from '../../../plugins/app/admin-session.js';
 import { sendProblem } from '../../../plugins/app/error-handler.js';
 import { consoleDirectives } from '../../../plugins/external/security-headers.js';
 import { userIdParams } from '../../../schemas/upload-schemas.js';
@@ -23,7 +23,7 @@ const PAGE_SIZE = 50;
 /** The only console paths answered without a login. */
 const PUBLIC_ROUTES = new Set([`${PREFIX}/login`, `${PREFIX}/login.css`]);
 
-export type ConsoleDeps = AppDeps & { sessions: AdminSessionStore };
+export type ConsoleDeps = Pick<AppDeps, 'config' | 'repos' | 'avatarQueue' | 'cleanupQueue' | 'staging' | 'adminSessions'>;
 
 const noticeQuery = z.object({ notice: z.string().max(40).optional() });
 const listQuery = noticeQuery.extend({
@@ -73,10 +73,8 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
     // the forms' posts carry the page's Origin (under `no-referrer` it is `null`), which a browser without Sec-Fetch-Site is judged by
     referrerPolicy: { policy: 'same-origin' as const },
   };
-  const stats = new UploadStatsRepository(deps.db);
-  const uploads = new UploadsRepository(deps.db);
-  const events = new UploadEventsRepository(deps.db);
-  const details = new UserDetailRepository(deps.db, deps.config.tables);
+  const { repos, adminSessions: sessions } = deps;
+  const { stats, uploads, events, userDetail: details } = repos;
 
   // the same key in every API process (a page from one, its form posted to another); its own, derived from a deployment secret
   const csrfHmacKey = createHmac('sha256', deps.config.uploadTokens.secret).update('avatar console csrf key').digest();
@@ -140,25 +138,25 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
       if (!right) return sendPage(reply, loginPage(csrfToken(request, reply), 'Wrong password.'), 401);
       // a session cookie that came along (planted, or an earlier login) ends here: only the new one opens the console
       const previous = sessionToken(request);
-      if (previous) await deps.sessions.revoke(previous);
-      const token = await deps.sessions.create({ ip: request.ip });
+      if (previous) await sessions.revoke(previous);
+      const token = await sessions.create({ ip: request.ip });
       request.log.info({ ip: request.ip }, 'admin logged in');
       // a fresh CSRF secret for the session: one planted before the login is worth nothing after it
       reply.clearCookie(CSRF_COOKIE, { path: ADMIN_COOKIE_PATH });
-      reply.setCookie(ADMIN_SESSION_COOKIE, token, adminCookieOptions(request, deps.sessions.ttlSeconds));
+      reply.setCookie(ADMIN_SESSION_COOKIE, token, adminCookieOptions(request, sessions.ttlSeconds));
       return reply.redirect(PREFIX, 303);
     });
 
     scope.post('/logout', { preHandler: requireCsrf }, async (request, reply) => {
       const token = sessionToken(request);
-      if (token) await deps.sessions.revoke(token);
+      if (token) await sessions.revoke(token);
       reply.clearCookie(ADMIN_SESSION_COOKIE, adminCookieOptions(request));
       reply.clearCookie(CSRF_COOKIE, { path: ADMIN_COOKIE_PATH });
       return isFormPost(request) ? reply.redirect(`${PREFIX}/login`, 303) : reply.code(204).send();
     });
 
     scope.get('/', async (request, reply) => {
-      const overview = await loadOverview({ db: deps.db, queues: [deps.avatarQueue, deps.cleanupQueue] });
+      const overview = await loadOverview({ stats, queues: [deps.avatarQueue, deps.cleanupQueue] });
       return sendPage(reply, overviewPage(overview, csrfToken(request, reply)));
     });
 
@@ -181,13 +179,13 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
 
     scope.get('/uploads/:uploadId', { schema: { params: uploadParams, querystring: noticeQuery } }, async (request, reply) => {
       const { notice } = request.query;
-      return renderDetail(request, reply, request.params.uploadId, notice ? notices[notice] : undefined);
+      return renderDetail(request, reply, { uploadId: request.params.uploadId, message: notice ? notices[notice] : undefined });
     });
 
     scope.post('/uploads/:uploadId/retry', { schema: { params: uploadParams }, preHandler: requireCsrf }, async (request, reply) => {
       const { uploadId } = request.params;
       try {
-        const upload = await retryFailedUpload({ db: deps.db, avatarQueue: deps.avatarQueue, originalExists: (p) => deps.staging.has(p) }, uploadId);
+        const upload = await retryFailedUpload({ journal: repos.journal, avatarQueue: deps.avatarQueue, originalExists: (p) => deps.staging.has(p) }, uploadId);
         request.log.info({ uploadId, via: request.adminVia }, 'operator retried a failed upload');
         if (isFormPost(request)) return reply.redirect(`${PREFIX}/uploads/${uploadId}?notice=retried`, 303);
         return reply.code(202).send({ uploadId: upload.id, status: upload.status });
@@ -195,19 +193,20 @@ export async function adminConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps
         // a browser sees the refusal on the upload's own page; automation gets the problem+json
         if (!isFormPost(request) || !isAppError(error) || (error.code !== 'upload_not_retryable' && error.code !== 'original_gone')) throw error;
         reply.header('x-error-code', error.code);
-        return renderDetail(request, reply, uploadId, `Not retried: ${error.message} (${error.code})`, error.status);
+        return renderDetail(request, reply, { uploadId, message: `Not retried: ${error.message} (${error.code})`, status: error.status });
       }
     });
 
     scope.post('/users/:userId/avatar/remove', { schema: { params: userIdParams }, preHandler: requireCsrf }, async (request, reply) => {
       const { userId } = request.params;
-      const removed = await removeUserAvatar({ db: deps.db, tables: deps.config.tables, cleanupQueue: deps.cleanupQueue }, userId);
+      const removed = await removeUserAvatar({ repos, cleanupQueue: deps.cleanupQueue }, userId);
       request.log.info({ userId, uploadId: removed.uploadId, via: request.adminVia }, 'operator removed an avatar');
       if (isFormPost(request)) return reply.redirect(`${PREFIX}/uploads?q=${userId}&notice=removed`, 303);
       return reply.send({ userId, removedUploadId: removed.uploadId, deletedFiles: removed.fileIds.length });
     });
 
-    async function renderDetail(request: FastifyRequest, reply: FastifyReply, uploadId: string, message: string | undefined, status = 200): Promise<FastifyReply> {
+    async function renderDetail(request: FastifyRequest, reply: FastifyReply, detail: { uploadId: string; message: string | undefined; status?: number }): Promise<FastifyReply> {
+      const { uploadId, message, status = 200 } = detail;
       const upload = await uploads.findById(uploadId);
       if (!upload) throw new AppError('upload_not_found');
       const [timeline, avatar] = await Promise.all([events.listAfter(upload.id, 0, 1_000), details.findAvatar(upload.userId)]);

@@ -1,0 +1,2 @@
+export * from './bmp-fixtures.js';
+export * from './container-bombs.js';
