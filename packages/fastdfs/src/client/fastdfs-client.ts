@@ -169,15 +169,7 @@ export class FastdfsClient {
     const remembered = this.storeAssignments.get(assignmentKey);
     const store = remembered ?? (await this.queryStore(group, options.signal));
     try {
-      const uploaded = await this.request(store, {
-        packet: encodeUpload(store.storePathIndex, size, ext),
-        command,
-        maxAnswerBytes: MAX_UPLOAD_ANSWER,
-        content,
-        signal: options.signal,
-        idempotent: false,
-        decode: (body) => decodeUploadedName(command, body),
-      });
+      const uploaded = await this.sendFile(store, { packet: encodeUpload(store.storePathIndex, size, ext), command, content, signal: options.signal });
       // only a fresh answer starts the TTL: renewing it on every success would mean a steady
       // stream never asks the tracker again, and never sees a storage go or a new one come
       if (remembered === undefined) this.storeAssignments.set(assignmentKey, store);
@@ -205,15 +197,7 @@ export class FastdfsClient {
     const storage = remembered ?? (await this.queryFileLocation(Command.TRACKER_QUERY_UPDATE, master, options.signal));
     const packet = encodeUploadSlave({ masterRemoteName: master.remoteName, size, prefix: checkedPrefix, ext });
     try {
-      const uploaded = await this.request(storage, {
-        packet,
-        command,
-        maxAnswerBytes: MAX_UPLOAD_ANSWER,
-        content,
-        signal: options.signal,
-        idempotent: false,
-        decode: (body) => decodeUploadedName(command, body),
-      });
+      const uploaded = await this.sendFile(storage, { packet, command, content, signal: options.signal });
       if (remembered === undefined) this.masterLocations.set(masterFileId, storage);
       return `${uploaded.group}/${uploaded.remoteName}`;
     } catch (error) {
@@ -394,6 +378,16 @@ export class FastdfsClient {
       }
     }
     throw lastError;
+  }
+
+  /** Sends a file (a master or a slave) to a storage; never resent: a second copy would be a second file. */
+  private sendFile(storage: Endpoint, file: { packet: Buffer; command: number; content: FileContent; signal: AbortSignal | undefined }) {
+    return this.request(storage, {
+      ...file,
+      maxAnswerBytes: MAX_UPLOAD_ANSWER,
+      idempotent: false,
+      decode: (body) => decodeUploadedName(file.command, body),
+    });
   }
 
   /**
