@@ -43,6 +43,8 @@ Baselines and output
                          Fastify + multipart handler under the throughput/drain load; raw sharp
                          runs at the workers' niceness (10)
   --baseline-seconds S   raw sharp: seconds per in-flight level (10)
+  --compiled             run the API and workers as the image does: plain node on \`pnpm build\`'s
+                         dist/ (build first); without it they run from source under tsx, as \`pnpm start\` does
   --out DIR              write DIR/report.json and DIR/report.html (one file, no network needed)
   --help`;
 
@@ -61,6 +63,8 @@ export interface Plan {
   scenarios: ScenarioPlan[];
   workers: number[];
   workerConcurrency: number;
+  /** The API and workers run compiled (`pnpm build`'s dist/, plain node), as in the image. */
+  compiled: boolean;
   baseline: boolean;
   baselineSeconds: number;
   image: ImageSpec;
@@ -89,6 +93,7 @@ const flags = {
   url: { type: 'string' },
   users: { type: 'string' },
   baseline: { type: 'boolean' },
+  compiled: { type: 'boolean' },
   'baseline-seconds': { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean' },
@@ -186,6 +191,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       scenarios: names.map((n) => scenario(n as ScenarioName)),
       workers,
       workerConcurrency: int('worker-concurrency', v['worker-concurrency'], 4, 1, 64),
+      compiled: v.compiled ?? false,
       baseline: v.baseline ?? false,
       baselineSeconds: int('baseline-seconds', v['baseline-seconds'], 10, 1, 120),
       image: parseImageSpec(v.image ?? '1600x1200'),

@@ -127,6 +127,7 @@ export async function executePlan(plan: Plan, io: PlanIo): Promise<LoadTestRepor
         scenarios: plan.scenarios.map((s) => s.name),
         workers: plan.url ? undefined : plan.workers,
         workerConcurrency: plan.url ? undefined : plan.workerConcurrency,
+        compiled: plan.url ? undefined : plan.compiled,
         baseline: plan.baseline,
         image: plan.image,
       },
@@ -164,6 +165,7 @@ async function runScenario(plan: Plan, scenario: ScenarioPlan, workers: number |
     system = await startSystem(ctx.env, ctx.workspace, {
       runId: id,
       workers,
+      compiled: plan.compiled,
       env: { WORKER_CONCURRENCY: String(plan.workerConcurrency), ...(scenario.large ? LARGE_FILE_ENV : {}) },
     });
   }
@@ -234,6 +236,7 @@ async function runDrainScenario(plan: Plan, scenario: ScenarioPlan, workers: num
     runId: id,
     workers,
     deferWorkers: true,
+    compiled: plan.compiled,
     env: { WORKER_CONCURRENCY: String(plan.workerConcurrency) },
   });
   const outcomesDb = new UploadOutcomes(env.env.DATABASE_URL as string);

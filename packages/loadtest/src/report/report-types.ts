@@ -161,7 +161,7 @@ export interface LoadTestReport {
   command: string;
   machine: Machine;
   target: string;
-  options: { scenarios: ScenarioName[]; workers: number[] | undefined; workerConcurrency: number | undefined; baseline: boolean; image: { width: number; height: number } };
+  options: { scenarios: ScenarioName[]; workers: number[] | undefined; workerConcurrency: number | undefined; compiled?: boolean | undefined; baseline: boolean; image: { width: number; height: number } };
   baselines: Baselines | undefined;
   runs: RunReport[];
   sweep: SweepPoint[];

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,4 +70,19 @@ export function commandForEntry(scripts: RootScripts, entry: string): SpawnComma
   const reference = scripts[REFERENCE_SCRIPT];
   if (reference === undefined) throw new Error(`the root package.json has no "${REFERENCE_SCRIPT}" script`);
   return { file: process.execPath, args: [...parseNodeScript(reference).nodeArgs, entry] };
+}
+
+/**
+ * What the production image runs for `pnpm <name>`: plain node on the compiled entry
+ * (`packages/<pkg>/dist/….js`, from `pnpm build`), without tsx or the `source` condition.
+ */
+export function compiledCommandForScript(scripts: RootScripts, name: string, root = REPO_ROOT): SpawnCommand {
+  const script = scripts[name];
+  if (script === undefined) throw new Error(`the root package.json has no "${name}" script`);
+  const command = parseNodeScript(script);
+  const compiled = command.entry.replace(/^(packages\/[^/]+)\/src\/(.+)\.ts$/, '$1/dist/$2.js');
+  if (compiled === command.entry) throw new Error(`"${name}" runs ${command.entry}, which has no compiled counterpart under dist/`);
+  const entry = path.resolve(root, compiled);
+  if (!existsSync(entry)) throw new Error(`${compiled} is missing: run \`pnpm build\` before \`pnpm loadtest --compiled\``);
+  return { file: process.execPath, args: [entry, ...command.args] };
 }

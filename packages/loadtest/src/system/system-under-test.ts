@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { commandForScript } from './node-command.js';
+import { commandForScript, compiledCommandForScript } from './node-command.js';
 import { NodeProcess } from './node-process.js';
 import { freePort } from './free-port.js';
 import { START_TIMEOUT_MS, STOP_TIMEOUT_MS, type RunEnvironment, type Workspace } from './run-environment.js';
@@ -30,6 +30,8 @@ export interface SystemOptions {
   deferWorkers?: boolean;
   /** Variables on top of the run environment's (worker concurrency, upload limits). */
   env: NodeJS.ProcessEnv;
+  /** Run the API and workers as the image does: plain node on `pnpm build`'s output. */
+  compiled?: boolean;
 }
 
 /** Starts an API and `workers` worker processes the way `pnpm start:api` / `pnpm start:worker` do, and waits until each says it is ready. */
@@ -37,7 +39,8 @@ export async function startSystem(run: RunEnvironment, workspace: Workspace, opt
   const port = await freePort();
   const env = { ...run.env, ...options.env, PORT: String(port) };
   const log = (name: string): string => path.join(workspace.logs, `${options.runId}-${name}.log`);
-  const api = NodeProcess.start({ name: 'api', command: commandForScript(run.scripts, 'start:api'), env, logFile: log('api') });
+  const roleCommand = options.compiled ? compiledCommandForScript : commandForScript;
+  const api = NodeProcess.start({ name: 'api', command: roleCommand(run.scripts, 'start:api'), env, logFile: log('api') });
   const workers: NodeProcess[] = [];
   const stop = async (): Promise<void> => {
     for (const child of [api, ...workers]) await child.stop(STOP_TIMEOUT_MS);
@@ -48,7 +51,7 @@ export async function startSystem(run: RunEnvironment, workspace: Workspace, opt
       workers.push(
         NodeProcess.start({
           name: `worker-${i}`,
-          command: commandForScript(run.scripts, 'start:worker'),
+          command: roleCommand(run.scripts, 'start:worker'),
           env: { ...env, UV_THREADPOOL_SIZE: String(workerThreadpoolSize()) },
           logFile: log(`worker-${i}`),
           niceness: WORKER_NICENESS,

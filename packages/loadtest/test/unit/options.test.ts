@@ -1,7 +1,10 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_UPLOADS } from '../../src/load/apply-load.js';
 import { parseCommand, type Plan } from '../../src/options.js';
-import { commandForEntry, commandForScript, parseNodeScript } from '../../src/system/node-command.js';
+import { commandForEntry, commandForScript, compiledCommandForScript, parseNodeScript } from '../../src/system/node-command.js';
 
 const plan = (...argv: string[]): Plan => {
   const parsed = parseCommand(argv);
@@ -71,5 +74,16 @@ describe('spawning the system from the root package.json scripts', () => {
     expect(commandForScript(scripts, 'start:api').args[3]).toMatch(/packages\/api\/src\/start\/api\.ts$/);
     expect(commandForEntry(scripts, '/x/raw-sharp-process.ts').args).toEqual(['--conditions=source', '--import', 'tsx', '/x/raw-sharp-process.ts']);
     expect(() => commandForScript(scripts, 'start:worker')).toThrow(/no "start:worker"/);
+  });
+
+  it('runs a role compiled, as the image does: plain node on its dist/ entry, once built', () => {
+    const scripts = { 'start:api': 'exec node --conditions=source --import tsx packages/api/src/start/api.ts', odd: 'node scripts/x.ts' };
+    const built = mkdtempSync(path.join(tmpdir(), 'compiled-'));
+    mkdirSync(path.join(built, 'packages/api/dist/start'), { recursive: true });
+    writeFileSync(path.join(built, 'packages/api/dist/start/api.js'), '');
+    expect(compiledCommandForScript(scripts, 'start:api', built).args).toEqual([path.join(built, 'packages/api/dist/start/api.js')]);
+    rmSync(built, { recursive: true });
+    expect(() => compiledCommandForScript(scripts, 'start:api', built)).toThrow(/pnpm build/);
+    expect(() => compiledCommandForScript(scripts, 'odd', built)).toThrow(/no compiled counterpart/);
   });
 });
