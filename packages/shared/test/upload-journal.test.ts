@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IdempotencyKeyTakenError, canTransition, liveStatuses, terminalStatusList, uploadStatuses, type NewUpload } from '../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
@@ -74,6 +74,33 @@ describe('UploadJournal (real PostgreSQL)', () => {
     );
     const events = await tdb.repos.events.listAfter(accepted.id, 0, 100);
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+  });
+
+  it('judges a change by the row as it is once locked, after a change it waited for', async () => {
+    const journal = tdb.repos.journal;
+    const accepted = await journal.accept(newUpload());
+    const claim = randomUUID();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let claimed!: () => void;
+    const inside = new Promise<void>((resolve) => (claimed = resolve));
+    // a run moves it queued → processing in a transaction kept open: the row stays locked
+    const claiming = tdb.repos.transaction(async (tx) => {
+      await tx.journal.record(accepted.id, { status: 'processing', patch: { claimToken: claim }, event: { type: 'processing', data: { attempt: 1 } } });
+      claimed();
+      await held;
+    });
+    await inside;
+    // allowed only from processing, under that run's claim: true only of the row the lock hands over
+    const retrying = journal.record(accepted.id, { status: 'retrying', event: { type: 'retrying', data: { attempt: 1, code: 'service_unavailable', reason: 'x', delayMs: 1 } } }, { claim });
+    await vi.waitFor(async () => {
+      const waiting = await tdb.db.raw<{ rows: unknown[] }>(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+      expect(waiting.rows.length).toBeGreaterThan(0);
+    }, { timeout: 10_000, interval: 20 });
+    release();
+    await claiming;
+    expect((await retrying)?.status).toBe('retrying');
+    expect((await tdb.repos.events.listAfter(accepted.id, 0, 10)).map((e) => [e.seq, e.type])).toEqual([[1, 'queued'], [2, 'processing'], [3, 'retrying']]);
   });
 
   it('refuses a second upload under a user\'s Idempotency-Key with IdempotencyKeyTakenError, recording nothing', async () => {

@@ -63,6 +63,37 @@ describe('commitAvatar: the per-user commit decides done or superseded', () => {
     expect(await tdb.db('user_detail').where({ user_id: 4 }).first()).toBeUndefined();
   });
 
+  it('a newer upload whose commit waited for an older one\'s lock still wins', async () => {
+    await addUser(8);
+    // the row exists, as it does after a user's first avatar: both commits lock it (no insert path)
+    await tdb.db('user_detail').insert({ user_id: 8 });
+    const older = await startProcessing(tdb.repos, await acceptUpload(tdb.repos, 8));
+    const newer = await startProcessing(tdb.repos, await acceptUpload(tdb.repos, 8));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let olderCommitted!: () => void;
+    const olderInside = new Promise<void>((resolve) => (olderCommitted = resolve));
+    // the older upload commits in a transaction kept open, holding the user_detail row's lock
+    const olderCommit = tdb.repos.transaction(async (tx) => {
+      const outcome = await commitAvatar(tx, older, variantsFor('older8'));
+      olderCommitted();
+      await held;
+      return outcome;
+    });
+    await olderInside;
+    const newerCommit = commitAvatar(tdb.repos, newer, variantsFor('newer8'));
+    // wait until the newer commit is queued behind the lock, then let the older one commit
+    await vi.waitFor(async () => {
+      const waiting = await tdb.db.raw<{ rows: unknown[] }>(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+      expect(waiting.rows.length).toBeGreaterThan(0);
+    }, { timeout: 10_000, interval: 20 });
+    release();
+    expect(await olderCommit).toEqual({ kind: 'done', replaced: null });
+    // PostgreSQL re-reads the locked row as the older commit left it: the newer upload replaces it
+    expect(await newerCommit).toEqual({ kind: 'done', replaced: { uploadId: older.id, fileIds: variantsFor('older8').map((v) => v.fileId) } });
+    expect((await tdb.repos.userDetail.findAvatar(8))?.avatarUploadId).toBe(newer.id);
+  });
+
   it("lockForAvatarChange maps the foreign key violation to 'user gone' and leaves the caller's transaction usable", async () => {
     await addUser(6);
     const upload = await acceptUpload(tdb.repos, 6);

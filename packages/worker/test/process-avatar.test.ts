@@ -124,6 +124,21 @@ describe('the workflow: each step is safe to repeat', () => {
     expect((await tdb.repos.uploads.findById(upload.id))?.masterFileId).toBe('group1/M00/00/00/stored1.webp');
   });
 
+  it('a late run of an upload failed for a system fault leaves its original for the operator; one failed for its input removes it', async () => {
+    const { workflow } = worker();
+    const kept = await stagedUpload(2);
+    const dropped = await stagedUpload(2);
+    await tdb.repos.journal.record(kept.id, { status: 'failed', patch: { errorCode: 'storage_unavailable' }, event: { type: 'failed', data: { code: 'storage_unavailable', message: 'away' } } });
+    await tdb.repos.journal.record(dropped.id, { status: 'failed', patch: { errorCode: 'image_undecodable' }, event: { type: 'failed', data: { code: 'image_undecodable', message: 'bad' } } });
+
+    expect(await workflow.process(kept.id, 2)).toBe('skipped');
+    expect(await workflow.process(dropped.id, 2)).toBe('skipped');
+    expect(await readFile(kept.stagedPath as string, 'utf8')).toBe('original');
+    expect((await tdb.repos.uploads.findById(kept.id))?.stagedPath).toBe(kept.stagedPath);
+    await expect(readFile(dropped.stagedPath as string)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await tdb.repos.uploads.findById(dropped.id))?.stagedPath).toBeNull();
+  });
+
   it('an older upload processed after a newer one won is superseded without rendering', async () => {
     const { workflow, calls } = worker();
     const older = await stagedUpload(5);

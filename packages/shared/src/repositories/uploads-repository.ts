@@ -184,13 +184,15 @@ export class UploadsRepository {
    */
   async updateWithEvent(id: string, change: { from: readonly UploadStatus[]; claim?: string; patch: UploadPatch; event: NewUploadEvent }): Promise<Upload | undefined> {
     const columns = Object.entries(toRowPatch({ ...change.patch, lastEventSeq: undefined }));
-    const claimed = change.claim === undefined ? '' : 'and claim_token = ?';
+    const claimed = change.claim === undefined ? '' : 'and current.claim_token = ?';
+    // the status and claim are checked on the row as locked (after any commit it waited for),
+    // not on the statement's snapshot: the lock comes first, as in a transaction that reads it
     const result = await this.db.raw<{ rows: UploadRow[] }>(
       `with current as (
-         select id, last_event_seq from uploads where id = ? and status = any(?::text[]) ${claimed} for update
+         select id, status, claim_token, last_event_seq from uploads where id = ? for update
        ), updated as (
          update uploads u set ${[...columns.map(() => '?? = ?'), 'last_event_seq = current.last_event_seq + 1', 'updated_at = clock_timestamp()'].join(', ')}
-           from current where u.id = current.id
+           from current where u.id = current.id and current.status = any(?::text[]) ${claimed}
            returning u.*
        ), event as (
          insert into upload_events (upload_id, seq, type, data) select id, last_event_seq, ?, ?::jsonb from updated
@@ -198,9 +200,9 @@ export class UploadsRepository {
        select updated.*, pg_notify(?, updated.id::text || ':' || updated.last_event_seq) is null as notified from updated`,
       [
         id,
+        ...columns.flatMap(([column, value]) => [column, value as Knex.Value]),
         [...change.from],
         ...(change.claim === undefined ? [] : [change.claim]),
-        ...columns.flatMap(([column, value]) => [column, value as Knex.Value]),
         change.event.type,
         JSON.stringify(change.event.data),
         UPLOAD_EVENTS_CHANNEL,

@@ -103,17 +103,20 @@ export class UserDetailRepository {
 
   /** `select … for update` of the row with the comparisons LockedAvatar carries; undefined when there is no row. */
   private async lockDetail(userId: number, uploadId: string): Promise<LockedAvatar | undefined> {
-    // times compared in SQL: created_at has microseconds, which a JS Date drops
+    // Times compared in SQL: created_at has microseconds, which a JS Date drops. The comparisons
+    // are subqueries on d's columns, not joins: when the lock had to wait for another commit,
+    // PostgreSQL re-reads d as that commit left it and re-evaluates these against it, while a
+    // joined row of the old avatar would stay the old one (and no longer match: newer by default).
     const result = await this.db.raw<{ rows: Array<DetailRow & { avatar_accepted_after: boolean; removed_after_acceptance: boolean }> }>(
       `select d.*,
-         coalesce((a.created_at, a.id) > (b.created_at, b.id), true) as avatar_accepted_after,
-         coalesce(d.avatar_upload_id is null and b.created_at <= d.avatar_accepted_at, false) as removed_after_acceptance
+         coalesce((select (a.created_at, a.id) > (b.created_at, b.id) from uploads a, uploads b where a.id = d.avatar_upload_id and b.id = ?), true)
+           as avatar_accepted_after,
+         coalesce(d.avatar_upload_id is null and (select created_at from uploads where id = ?) <= d.avatar_accepted_at, false)
+           as removed_after_acceptance
        from ?? d
-         left join uploads a on a.id = d.avatar_upload_id
-         left join uploads b on b.id = ?
        where d.user_id = ?
        for update of d`,
-      [this.tables.userDetail, uploadId, userId],
+      [uploadId, uploadId, this.tables.userDetail, userId],
     );
     const row = result.rows[0];
     if (!row) return undefined;

@@ -196,7 +196,8 @@ export class AvatarWorkflow {
     // refused: read the row only now, to tell a missing upload from a finished one
     const found = await this.deps.repos.uploads.findById(uploadId);
     if (!found) throw new AppError('upload_not_found', `upload ${uploadId} is not recorded`);
-    if (isTerminal(found.status)) await this.removeStagedOriginal(found);
+    // a late duplicate run: the original goes, unless its failure keeps it for an operator's retry
+    if (isTerminal(found.status) && !(found.status === 'failed' && keepsOriginalForRetry(found.errorCode))) await this.removeStagedOriginal(found);
     return { kind: 'not_claimed', outcome: 'skipped' };
   }
 
@@ -239,12 +240,13 @@ export class AvatarWorkflow {
         // the variants are recorded on the row: failing it schedules their deletion (and releases the original)
         return (await this.fail(upload.id, { code: 'user_not_found', message: 'The user was deleted' }, mine)) ? 'failed' : this.stepAside(upload.id);
       case 'already_terminal':
-        break;
+        // whoever finished it released the original, or kept it for an operator's retry (a failure)
+        return 'skipped';
       case 'claim_lost':
         return this.stepAside(upload.id);
     }
-    await this.dropStagedOriginal(upload, forgetStaged && outcome.kind !== 'already_terminal');
-    return outcome.kind === 'already_terminal' ? 'skipped' : outcome.kind;
+    await this.dropStagedOriginal(upload, forgetStaged);
+    return outcome.kind;
   }
 
   /**
