@@ -157,8 +157,7 @@ async function runScenario(plan: Plan, scenario: ScenarioPlan, workers: number |
     if (!ctx.env || workers === undefined) throw new Error('the drain scenario starts its own workers: it cannot run against --url');
     return runDrainScenario(plan, scenario, workers, ctx.env, ctx);
   }
-  const id = workers === undefined ? scenario.name : `${scenario.name}-w${workers}`;
-  const label = workers === undefined ? scenario.name : `${scenario.name} · ${workers} worker${workers === 1 ? '' : 's'}`;
+  const { id, label } = runNames(scenario, workers);
   const files = scenario.large ? ctx.inputs.large : ctx.inputs.photos;
   let system: SystemUnderTest | undefined;
   if (ctx.env && workers !== undefined) {
@@ -211,7 +210,7 @@ async function runScenario(plan: Plan, scenario: ScenarioPlan, workers: number |
     label,
     workers,
     load: scenario.shape,
-    file: { ...spec, averageBytes: Math.round(files.reduce((s, f) => s + f.bytes, 0) / files.length) },
+    file: fileFigures(spec, files),
     seconds: (performance.now() - t0) / 1000,
     figures,
     processes: sampler.figures(),
@@ -222,6 +221,17 @@ async function runScenario(plan: Plan, scenario: ScenarioPlan, workers: number |
   return run;
 }
 
+/** A run's id (its log files) and label (its lines), from the scenario and the worker count the tool started. */
+function runNames(scenario: ScenarioPlan, workers: number | undefined): { id: string; label: string } {
+  if (workers === undefined) return { id: scenario.name, label: scenario.name };
+  return { id: `${scenario.name}-w${workers}`, label: `${scenario.name} · ${workers} worker${workers === 1 ? '' : 's'}` };
+}
+
+/** The sample files a run sent: their pixel size and average bytes. */
+function fileFigures(spec: { width: number; height: number }, files: readonly SampleFile[]): RunReport['file'] {
+  return { ...spec, averageBytes: Math.round(files.reduce((sum, f) => sum + f.bytes, 0) / files.length) };
+}
+
 /**
  * The worker pool's own throughput, as the issue measures it: every upload is accepted while no
  * worker runs (the accept phase, with the machine to the API and the load generator), then the
@@ -229,8 +239,7 @@ async function runScenario(plan: Plan, scenario: ScenarioPlan, workers: number |
  * the last terminal one, read from the run's database.
  */
 async function runDrainScenario(plan: Plan, scenario: ScenarioPlan, workers: number, env: RunEnvironment, ctx: RunContext): Promise<RunReport> {
-  const id = `${scenario.name}-w${workers}`;
-  const label = `${scenario.name} · ${workers} worker${workers === 1 ? '' : 's'}`;
+  const { id, label } = runNames(scenario, workers);
   const files = ctx.inputs.photos;
   const system = await startSystem(env, ctx.workspace, {
     runId: id,
@@ -288,7 +297,7 @@ async function runDrainScenario(plan: Plan, scenario: ScenarioPlan, workers: num
     label,
     workers,
     load: scenario.shape,
-    file: { ...plan.image, averageBytes: Math.round(files.reduce((s, f) => s + f.bytes, 0) / files.length) },
+    file: fileFigures(plan.image, files),
     seconds: (performance.now() - t0) / 1000,
     figures,
     processes: sampler.figures(),

@@ -60,9 +60,13 @@ describe('UploadJournal (real PostgreSQL)', () => {
     const journal = tdb.repos.journal;
     const first = await journal.accept(newUpload(7));
     const second = await journal.accept(newUpload(7));
-    const repo = tdb.repos.uploads;
-    expect(await repo.isAcceptedAfter(second.id, first.id)).toBe(true);
-    expect(await repo.isAcceptedAfter(first.id, second.id)).toBe(false);
+    await tdb.repos.userDetail.ensureUsers([{ id: 7, username: 'user7' }]);
+    const details = tdb.repos.userDetail;
+    // whichever is the avatar, the rule in SQL says whether it was accepted after the other
+    await tdb.db('user_detail').insert({ user_id: 7, avatar_upload_id: second.id });
+    expect(await details.newerAvatarUpload(7, first.id)).toBe(second.id);
+    await tdb.db('user_detail').where({ user_id: 7 }).update({ avatar_upload_id: first.id });
+    expect(await details.newerAvatarUpload(7, second.id)).toBeUndefined();
   });
 
   it('keeps event numbers dense under concurrent writers', async () => {

@@ -6,7 +6,7 @@ import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis 
 import { AvatarFileStore } from '../src/adapters/avatar-file-store.js';
 import type { WorkerContext } from '../src/runtime/build-worker-context.js';
 import type { RenderedVariant } from '../src/pipeline/render-avatar.js';
-import { scheduledDeletions, testWorkerContext } from './support/test-worker.js';
+import { fakeVariants, scheduledDeletions, testWorkerContext } from './support/test-worker.js';
 import { acceptUpload, ensureUsers, eventTypes } from './support/upload-fixtures.js';
 
 let tdb: TestDatabase;
@@ -85,7 +85,7 @@ function run(storage: FakeStorage, name: string, hooks: RunHooks = {}) {
       renderer: {
         render: async (): Promise<RenderedVariant[]> => {
           await hooks.beforeRender?.();
-          return [256, 128].map((size) => ({ size, ext: 'webp', data: Buffer.from(`${name}${size}`) }) as RenderedVariant);
+          return fakeVariants(name);
         },
       },
       files: {

@@ -10,7 +10,7 @@ import type { RenderedVariant } from '../src/pipeline/render-avatar.js';
 import type { WorkerAdapters, WorkerContext } from '../src/runtime/build-worker-context.js';
 import { startJobWorkers, type JobWorkers } from '../src/runtime/job-workers.js';
 import { OutboxSweeper } from '../src/sweepers/outbox-sweeper.js';
-import { testWorkerContext } from './support/test-worker.js';
+import { fakeVariants, testWorkerContext } from './support/test-worker.js';
 import { acceptUpload, ensureUsers } from './support/upload-fixtures.js';
 
 let tdb: TestDatabase;
@@ -68,7 +68,7 @@ async function jobInState(context: WorkerContext, jobId: string, state: 'failed'
   return (await context.queues.avatar.getJob(jobId)) as Job<ProcessAvatarJob>;
 }
 
-const rendered = async (): Promise<RenderedVariant[]> => [256, 128].map((size) => ({ size, ext: 'webp', data: Buffer.from(`img${size}`) }) as RenderedVariant);
+const rendered = async (): Promise<RenderedVariant[]> => fakeVariants();
 
 describe('failure codes travel as data, never inside message text', () => {
   it('a job failed for good with image_undecodable whose failure the database missed ends failed with image_undecodable, read from the job by the outbox sweeper', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@avatar/shared/testing';
 import type { WorkerAdapters, WorkerContext } from '../src/runtime/build-worker-context.js';
 import type { RenderedVariant } from '../src/pipeline/render-avatar.js';
-import { testWorkerContext, scheduledDeletions } from './support/test-worker.js';
+import { fakeVariants, scheduledDeletions, testWorkerContext } from './support/test-worker.js';
 import { acceptUpload, ensureUsers, eventTypes, variantsFor } from './support/upload-fixtures.js';
 
 let tdb: TestDatabase;
@@ -51,7 +51,7 @@ function worker(wrapStore?: (files: WorkerAdapters['files']) => WorkerAdapters['
       renderer: {
         render: async (): Promise<RenderedVariant[]> => {
           calls.render++;
-          return [256, 128].map((size) => ({ size, ext: 'webp', data: Buffer.from(`img${size}`) }) as RenderedVariant);
+          return fakeVariants();
         },
       },
       files: wrapStore ? wrapStore(files) : files,

@@ -57,19 +57,21 @@ export interface SpawnCommand {
   args: string[];
 }
 
-/** What `pnpm <name>` runs, as a command for `spawn` (no pnpm or shell in between: the pid is node's). */
-export function commandForScript(scripts: RootScripts, name: string, extraArgs: readonly string[] = []): SpawnCommand {
+function rootScript(scripts: RootScripts, name: string): NodeCommand {
   const script = scripts[name];
   if (script === undefined) throw new Error(`the root package.json has no "${name}" script`);
-  const command = parseNodeScript(script);
+  return parseNodeScript(script);
+}
+
+/** What `pnpm <name>` runs, as a command for `spawn` (no pnpm or shell in between: the pid is node's). */
+export function commandForScript(scripts: RootScripts, name: string, extraArgs: readonly string[] = []): SpawnCommand {
+  const command = rootScript(scripts, name);
   return { file: process.execPath, args: [...command.nodeArgs, path.resolve(REPO_ROOT, command.entry), ...command.args, ...extraArgs] };
 }
 
 /** One of this package's own process entries, run with the same node flags as the system's roles. */
 export function commandForEntry(scripts: RootScripts, entry: string): SpawnCommand {
-  const reference = scripts[REFERENCE_SCRIPT];
-  if (reference === undefined) throw new Error(`the root package.json has no "${REFERENCE_SCRIPT}" script`);
-  return { file: process.execPath, args: [...parseNodeScript(reference).nodeArgs, entry] };
+  return { file: process.execPath, args: [...rootScript(scripts, REFERENCE_SCRIPT).nodeArgs, entry] };
 }
 
 /**
@@ -77,9 +79,7 @@ export function commandForEntry(scripts: RootScripts, entry: string): SpawnComma
  * (`packages/<pkg>/dist/….js`, from `pnpm build`), without tsx or the `source` condition.
  */
 export function compiledCommandForScript(scripts: RootScripts, name: string, root = REPO_ROOT): SpawnCommand {
-  const script = scripts[name];
-  if (script === undefined) throw new Error(`the root package.json has no "${name}" script`);
-  const command = parseNodeScript(script);
+  const command = rootScript(scripts, name);
   const compiled = command.entry.replace(/^(packages\/[^/]+)\/src\/(.+)\.ts$/, '$1/dist/$2.js');
   if (compiled === command.entry) throw new Error(`"${name}" runs ${command.entry}, which has no compiled counterpart under dist/`);
   const entry = path.resolve(root, compiled);

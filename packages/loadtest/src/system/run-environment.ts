@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '@avatar/shared';
+import { deleteRedisPrefix, loadConfig } from '@avatar/shared';
 import { CHILD_OPTIONS_ENV, type ChildMessage } from '../processes/child-channel.js';
 import { readRootScripts, commandForEntry, type RootScripts } from './node-command.js';
 import { NodeProcess } from './node-process.js';
 import { ownEntry } from './own-entries.js';
 import { createRunDatabase, type RunDatabase } from './run-database.js';
-import { deleteRedisPrefix } from './run-redis.js';
 
 /** How long a child may take to start (tsx compiles on first run; the machine may be busy). */
 export const START_TIMEOUT_MS = 120_000;

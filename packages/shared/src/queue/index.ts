@@ -1,2 +1,3 @@
 export * from './avatar-queue.js';
 export * from './redis-connection.js';
+export * from './delete-redis-prefix.js';

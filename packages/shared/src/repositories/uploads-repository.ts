@@ -227,19 +227,6 @@ export class UploadsRepository {
     await this.db('uploads').where({ id }).delete();
   }
 
-  /**
-   * True when upload `a` was accepted after upload `b`: `created_at` (to the microsecond,
-   * which a JS Date cannot hold), then `id`. The newest accepted upload wins the avatar.
-   */
-  async isAcceptedAfter(a: string, b: string): Promise<boolean> {
-    const result = await this.db.raw<{ rows: Array<{ newer: boolean }> }>(
-      `select (a.created_at, a.id) > (b.created_at, b.id) as newer from uploads a, uploads b where a.id = ? and b.id = ?`,
-      [a, b],
-    );
-    // b gone (should not happen: rows are never deleted once processed) counts as older
-    return result.rows[0]?.newer ?? true;
-  }
-
   async markFilesDeleted(id: string): Promise<void> {
     await this.db('uploads').where({ id }).update({ files_deleted_at: this.db.fn.now() });
   }

@@ -51,6 +51,15 @@ function toAvatar(row: DetailRow): CurrentAvatar {
   };
 }
 
+/**
+ * The rule that decides the avatar, in SQL over the locked or read `user_detail` row `d`: true
+ * when `d`'s avatar upload was accepted after the upload bound to `?` (`created_at` to the
+ * microsecond, which a JS Date cannot hold, then `id`), or when either row is gone. A subquery
+ * on `d`'s columns, not a join: after a lock wait PostgreSQL re-reads `d` and re-evaluates it.
+ */
+const AVATAR_ACCEPTED_AFTER = `coalesce((select (a.created_at, a.id) > (b.created_at, b.id) from uploads a, uploads b
+  where a.id = d.avatar_upload_id and b.id = ?), true)`;
+
 /** `users` and `user_detail`, under the table names the deployment configured. */
 export class UserDetailRepository {
   constructor(
@@ -92,11 +101,8 @@ export class UserDetailRepository {
    */
   async newerAvatarUpload(userId: number, uploadId: string): Promise<string | undefined> {
     const result = await this.db.raw<{ rows: Array<{ avatar_upload_id: string }> }>(
-      `select d.avatar_upload_id from ?? d
-         left join uploads a on a.id = d.avatar_upload_id
-         left join uploads b on b.id = ?
-       where d.user_id = ? and d.avatar_upload_id <> ? and coalesce((a.created_at, a.id) > (b.created_at, b.id), true)`,
-      [this.tables.userDetail, uploadId, userId, uploadId],
+      `select d.avatar_upload_id from ?? d where d.user_id = ? and d.avatar_upload_id <> ? and ${AVATAR_ACCEPTED_AFTER}`,
+      [this.tables.userDetail, userId, uploadId, uploadId],
     );
     return result.rows[0]?.avatar_upload_id;
   }
@@ -109,8 +115,7 @@ export class UserDetailRepository {
     // joined row of the old avatar would stay the old one (and no longer match: newer by default).
     const result = await this.db.raw<{ rows: Array<DetailRow & { avatar_accepted_after: boolean; removed_after_acceptance: boolean }> }>(
       `select d.*,
-         coalesce((select (a.created_at, a.id) > (b.created_at, b.id) from uploads a, uploads b where a.id = d.avatar_upload_id and b.id = ?), true)
-           as avatar_accepted_after,
+         ${AVATAR_ACCEPTED_AFTER} as avatar_accepted_after,
          coalesce(d.avatar_upload_id is null and (select created_at from uploads where id = ?) <= d.avatar_accepted_at, false)
            as removed_after_acceptance
        from ?? d

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { deleteRedisPrefix } from '../queue/delete-redis-prefix.js';
 
 export interface TestRedis {
   url: string;
@@ -15,18 +15,6 @@ export function createTestRedis(): TestRedis {
   return {
     url,
     prefix,
-    async cleanup() {
-      const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
-    },
+    cleanup: () => deleteRedisPrefix(url, prefix),
   };
 }

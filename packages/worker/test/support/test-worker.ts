@@ -2,6 +2,7 @@ import { FastdfsClient } from '@avatar/fastdfs';
 import { createLogger, loadConfig, type DeleteFilesJob } from '@avatar/shared';
 import type { TestDatabase, TestRedis } from '@avatar/shared/testing';
 import type { Registry } from 'prom-client';
+import type { RenderedVariant } from '../../src/pipeline/render-avatar.js';
 import { buildWorkerContext, type WorkerAdapters, type WorkerContext } from '../../src/runtime/build-worker-context.js';
 
 export interface TestWorkerOptions {
@@ -54,4 +55,9 @@ export function testWorkerContext(options: TestWorkerOptions): WorkerContext {
 export async function scheduledDeletions(context: WorkerContext): Promise<DeleteFilesJob[]> {
   const jobs = await context.queues.cleanup.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed']);
   return jobs.map((job) => job.data);
+}
+
+/** What a render double returns for the test sizes (256, 128): bytes that name `label` and the size, not images. */
+export function fakeVariants(label = 'img'): RenderedVariant[] {
+  return [256, 128].map((size) => ({ size, ext: 'webp', data: Buffer.from(`${label}${size}`) }) as RenderedVariant);
 }

@@ -1,6 +1,9 @@
 import { Redis } from 'ioredis';
 
-/** Deletes every key under the run's own prefix (unique to the run: BullMQ queues, rate-limit counters), and nothing else. */
+/**
+ * Deletes every key under `prefix` (BullMQ's queues, the rate-limit counters) and nothing else:
+ * how a test file or a load-test run leaves Redis as it found it.
+ */
 export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
   try {
