@@ -434,7 +434,9 @@ describe('the operator console over HTTP', () => {
     expect(answer.status).toBe(202);
     const job = await queues.avatar.getJob(id);
     expect(await job?.getState()).toBe('waiting');
-    expect(job?.data).toEqual({ uploadId: id, requestId });
+    // and the original the reopened row names, which the worker starts rendering at once
+    const stagedPath = (await system.db('uploads').where({ id }).first()).staged_path as string;
+    expect(job?.data).toEqual({ uploadId: id, requestId, stagedPath });
   });
 
   it('two retries in lockstep: the row lock decides before the queue is touched', async () => {

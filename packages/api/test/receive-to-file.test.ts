@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiveToFile } from '../src/adapters/receive-to-file.js';
 
@@ -35,6 +36,27 @@ describe('receiveToFile', () => {
     expect(staged.sha256).toBe(createHash('sha256').update(body).digest('hex'));
     expect(staged.head.equals(body.subarray(0, 4100))).toBe(true);
     await rm(staged.path);
+  });
+
+  it('stages a body whose pieces include empty ones', async () => {
+    const body = randomBytes(300_000);
+    const source = Readable.from([Buffer.alloc(0), body.subarray(0, 200_000), Buffer.alloc(0), body.subarray(200_000), Buffer.alloc(0)]);
+    const staged = await receiveToFile(dir, source, { maxBytes: 1_000_000, signal: new AbortController().signal });
+    expect((await readFile(staged.path)).equals(body)).toBe(true);
+    expect(staged.sizeBytes).toBe(body.length);
+    await rm(staged.path);
+  });
+
+  it('gives up on a body that stops arriving once the signal aborts, as request_timeout, and leaves no file', async () => {
+    const controller = new AbortController();
+    async function* stalls(): AsyncGenerator<Buffer> {
+      yield randomBytes(200_000); // one batch written, one piece waiting
+      await sleep(60_000, undefined, { signal: controller.signal });
+    }
+    const receiving = receiveToFile(dir, Readable.from(stalls()), { maxBytes: 1_000_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(receiving).rejects.toMatchObject({ code: 'request_timeout' });
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('refuses a body past the limit as file_too_large and leaves no file', async () => {

@@ -4,6 +4,7 @@ import { startProgressBar, type ProgressBar } from './progress.js';
 import { formatReport } from './report/format-text.js';
 import { writeReport } from './report/write-report.js';
 import { executePlan, InterruptedError } from './run-plan.js';
+import { buildWorkspace } from './system/build-workspace.js';
 
 /** `pnpm loadtest`: parse, run, print, write; Ctrl-C stops the run and still cleans up. */
 async function main(): Promise<void> {
@@ -30,6 +31,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (command.plan.compiled && !command.plan.url) {
+    // the roles run as the image runs them, from dist/: built from these sources first
+    console.log('pnpm build (the API and workers run compiled, as in the image; --source runs them under tsx)');
+    await buildWorkspace(undefined, abort.signal).catch((error: unknown) => {
+      throw abort.signal.aborted ? new InterruptedError() : error;
+    });
+  }
   const report = await executePlan(command.plan, {
     log: (line) => console.log(line),
     progress: (...args) => (bar = startProgressBar(...args)),

@@ -43,8 +43,9 @@ Baselines and output
                          Fastify + multipart handler under the throughput/drain load; raw sharp
                          runs at the workers' niceness (10)
   --baseline-seconds S   raw sharp: seconds per in-flight level (10)
-  --compiled             run the API and workers as the image does: plain node on \`pnpm build\`'s
-                         dist/ (build first); without it they run from source under tsx, as \`pnpm start\` does
+  --source               run the API and workers from source under tsx, as \`pnpm start\` does; by
+                         default they run as the image does: plain node on dist/, after \`pnpm build\`
+                         (which the tool runs first). --compiled, the default, is still accepted
   --out DIR              write DIR/report.json and DIR/report.html (one file, no network needed)
   --help`;
 
@@ -63,7 +64,7 @@ export interface Plan {
   scenarios: ScenarioPlan[];
   workers: number[];
   workerConcurrency: number;
-  /** The API and workers run compiled (`pnpm build`'s dist/, plain node), as in the image. */
+  /** The API and workers run compiled (`pnpm build`'s dist/, plain node), as in the image; false with --source. */
   compiled: boolean;
   baseline: boolean;
   baselineSeconds: number;
@@ -93,6 +94,8 @@ const flags = {
   url: { type: 'string' },
   users: { type: 'string' },
   baseline: { type: 'boolean' },
+  source: { type: 'boolean' },
+  // the default since --source came; kept so that older command lines still run
   compiled: { type: 'boolean' },
   'baseline-seconds': { type: 'string' },
   out: { type: 'string' },
@@ -135,6 +138,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   const names = v.scenario === undefined ? ['throughput'] : v.scenario === 'all' ? SCENARIOS.filter((s) => !(url && s === 'drain')) : v.scenario.split(',').map((s) => s.trim());
   for (const name of names) if (!SCENARIOS.includes(name as ScenarioName)) throw new Error(`--scenario: unknown "${name}" (${SCENARIOS.join(', ')} or all)`);
   if (url && names.includes('drain')) throw new Error('--scenario drain starts the workers itself once every upload is accepted; a system at --url runs its own');
+  if (v.source && v.compiled) throw new Error('--source and --compiled contradict each other: pick one (compiled is the default)');
   if (v.rate !== undefined && !names.includes('throughput')) throw new Error('--rate makes the throughput scenario an open loop; select it');
 
   const uploads = v.uploads === undefined ? undefined : int('uploads', v.uploads, 0, 1, MAX_UPLOADS);
@@ -191,7 +195,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       scenarios: names.map((n) => scenario(n as ScenarioName)),
       workers,
       workerConcurrency: int('worker-concurrency', v['worker-concurrency'], 4, 1, 64),
-      compiled: v.compiled ?? false,
+      compiled: !v.source,
       baseline: v.baseline ?? false,
       baselineSeconds: int('baseline-seconds', v['baseline-seconds'], 10, 1, 120),
       image: parseImageSpec(v.image ?? '1600x1200'),

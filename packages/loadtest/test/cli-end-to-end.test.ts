@@ -8,9 +8,10 @@ import { commandForScript, readRootScripts, REPO_ROOT } from '../src/system/node
 
 /**
  * `pnpm loadtest` end to end, as a child process started from the root script line: its own
- * system (API, one worker, storage, database, Redis prefix), both baselines, a handful of
- * uploads through the throughput and the drain scenarios. It checks that the tool runs and that its report is well formed; it asserts no
- * timing (speed is what the tool prints, not what a test decides).
+ * system (API, one worker, storage, database, Redis prefix; the roles compiled, after the
+ * tool's own `pnpm build`), both baselines, a handful of uploads through the throughput and the
+ * drain scenarios. It checks that the tool runs and that its report is well formed; it asserts
+ * no timing (speed is what the tool prints, not what a test decides).
  */
 describe('pnpm loadtest', () => {
   let out: string;
@@ -26,13 +27,15 @@ describe('pnpm loadtest', () => {
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.on('close', (code) => resolve({ code, output }));
     });
-  }, 170_000);
+  }, 240_000);
 
   afterAll(async () => {
     await rm(out, { recursive: true, force: true });
   });
 
   it('runs a small scenario to the end and prints PASS/MISS per target', () => {
+    // by default the roles run as the image runs them: built first, then plain node on dist/
+    expect(exit.output).toMatch(/^pnpm build \(the API and workers run compiled/m);
     expect(exit.output).toMatch(/targets\n/);
     expect(exit.output).toMatch(/(PASS|MISS) {2}zero errors/);
     expect(exit.code, exit.output).toBe(0);
@@ -41,6 +44,7 @@ describe('pnpm loadtest', () => {
   it('writes report.json with every figure, each baseline and each ratio', async () => {
     const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as LoadTestReport;
     expect(report.schema).toBe(REPORT_SCHEMA);
+    expect(report.options.compiled).toBe(true);
     expect(report.machine).toMatchObject({ cores: expect.any(Number), cpuModel: expect.any(String), ramGiB: expect.any(Number), node: process.version });
     expect(report.runs.map((r) => r.scenario)).toEqual(['throughput', 'drain']);
     const [run, drain] = report.runs;

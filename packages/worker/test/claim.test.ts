@@ -202,7 +202,7 @@ describe('two runs of one job: the run that claimed the upload last owns it', ()
     expect(b.stored.every((id) => storage.existing.has(id))).toBe(true);
   });
 
-  it('a run that lost its claim before storing stores nothing and leaves the staged original to the other run', async () => {
+  it('a run that lost its claim before storing leaves nothing stored and the staged original to the other run', async () => {
     const storage = new FakeStorage();
     const rendering = pausePoint();
     const a = run(storage, 'a', {
@@ -221,7 +221,9 @@ describe('two runs of one job: the run that claimed the upload last owns it', ()
     await bRendering.reached;
     rendering.release();
     expect(await runA).toBe('skipped');
-    expect(a.stored).toEqual([]);
+    // its master went out before its progress record (which names the master) was refused, and was removed
+    expect(a.stored.filter((id) => storage.existing.has(id))).toEqual([]);
+    expect(a.stored.length).toBeLessThanOrEqual(1);
     expect((await tdb.repos.uploads.findById(upload.id))?.stagedPath).toBe(upload.stagedPath);
 
     bRendering.release();

@@ -69,7 +69,7 @@ describe('job stage metrics', () => {
     expect(await context.workflow.process(second.id, 1)).toBe('done');
 
     const counts = await stageCounts(ops.port);
-    const ran = ['db_claim', 'db_newer_check', 'read_staged', 'decode', 'encode', 'db_progress', 'store', 'db_master', 'db_stored', 'db_commit', 'remove_staged'];
+    const ran = ['db_claim', 'db_newer_check', 'read_staged', 'decode', 'encode', 'store', 'db_master', 'db_stored', 'db_commit', 'remove_staged'];
     for (const stage of ran) expect([stage, counts.get(stage)]).toEqual([stage, 2]);
     expect([counts.get('delete_replaced'), counts.get('db_files_deleted')]).toEqual([1, 1]);
     // stages this run never needed are exported at zero, not missing

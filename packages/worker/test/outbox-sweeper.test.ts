@@ -41,7 +41,7 @@ describe('the outbox sweeper', () => {
     expect(await outboxSweeper().sweep()).toEqual({ reenqueued: 1, failed: 0, next: undefined });
 
     const job = await worker.queues.avatar.getJob(upload.id);
-    expect(job?.data).toEqual({ uploadId: upload.id });
+    expect(job?.data).toEqual({ uploadId: upload.id, stagedPath: upload.stagedPath });
     expect(job?.name).toBe(jobNames.processAvatar);
     expect(await job?.getState()).toBe('waiting');
   });

@@ -82,7 +82,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, input: AcceptUploadIn
   }
 
   try {
-    await deps.queue.add(jobNames.processAvatar, { uploadId: upload.id, requestId: input.requestId }, { jobId: upload.id });
+    await deps.queue.add(jobNames.processAvatar, { uploadId: upload.id, requestId: input.requestId, stagedPath: upload.stagedPath ?? undefined }, { jobId: upload.id });
   } catch (error) {
     // a timed-out add may still have landed (only its answer was lost): then it is accepted
     if (await jobExists(deps, upload.id)) return { upload, replayed: false };

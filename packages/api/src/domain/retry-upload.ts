@@ -41,7 +41,7 @@ export async function retryFailedUpload(deps: RetryUploadDeps, uploadId: string)
       // the old job (kept a week) still names the POST that accepted the upload: keep following it
       const requestId = processAvatarJobSchema.safeParse(old?.data).data?.requestId;
       if (old && FINISHED_JOB_STATES.has(await old.getState())) await old.remove();
-      await deps.avatarQueue.add(jobNames.processAvatar, { uploadId, requestId }, { jobId: uploadId });
+      await deps.avatarQueue.add(jobNames.processAvatar, { uploadId, requestId, stagedPath: outcome.upload.stagedPath ?? undefined }, { jobId: uploadId });
       return outcome.upload;
     }
   }

@@ -1,6 +1,4 @@
-import type { FileWindow } from './file-window.js';
-
-const WINDOW_BYTES = 64 * 1024;
+import { WINDOW_BYTES, type FileWindow } from './file-window.js';
 
 /** What a visitor returns to end the walk. */
 export const STOP = -1;

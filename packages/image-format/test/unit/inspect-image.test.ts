@@ -6,7 +6,7 @@ import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '@avatar/shared';
 import { countJpegScans } from '../../src/probes/count-jpeg-scans.js';
-import { FileWindow } from '../../src/probes/file-window.js';
+import { FileWindow, WINDOW_BYTES } from '../../src/probes/file-window.js';
 import { inspectImage, MAX_PNG_CHUNKS, maxContainerRecords, type ImageLimits } from '../../src/inspect-image.js';
 import { gifBomb, gifBombBlocks, webpBomb, webpBombChunks } from '../../src/testing/container-bombs.js';
 
@@ -112,9 +112,9 @@ describe('inspectImage accepts real images by content', () => {
   });
 
   it('reads a TIFF whose first directory sits after the pixel data, past the first bytes', async () => {
-    const bytes = await sharp({ create: { width: 300, height: 200, channels: 3, background: 'white' } }).tiff({ compression: 'none' }).toBuffer();
-    expect(bytes.readUInt32LE(4)).toBeGreaterThan(64 * 1024);
-    await expect(inspect(bytes)).resolves.toMatchObject({ mime: 'image/tiff', width: 300, height: 200 });
+    const bytes = await sharp({ create: { width: 600, height: 200, channels: 3, background: 'white' } }).tiff({ compression: 'none' }).toBuffer();
+    expect(bytes.readUInt32LE(4)).toBeGreaterThan(WINDOW_BYTES);
+    await expect(inspect(bytes)).resolves.toMatchObject({ mime: 'image/tiff', width: 600, height: 200 });
   });
 
   it('reads a JPEG whose frame header comes after 200 KB of metadata segments', async () => {
@@ -304,8 +304,8 @@ describe('JPEG scans are counted through the whole file, as libjpeg reads them',
   });
 
   it('is not fooled by 0xFF bytes inside scan data (stuffed zeros) or by a large image spanning many windows', async () => {
-    const jpeg = await progressiveJpeg(noise(600, 400));
-    expect(jpeg.length).toBeGreaterThan(2 * 64 * 1024);
+    const jpeg = await progressiveJpeg(noise(1200, 800));
+    expect(jpeg.length).toBeGreaterThan(2 * WINDOW_BYTES);
     expect(jpeg.indexOf(Buffer.from([0xff, 0x00]))).toBeGreaterThan(0); // the corpus has stuffing
     expect(await scansOf(jpeg)).toBe(10);
   });
@@ -440,10 +440,10 @@ describe('inspectImage refuses GIFs and WebPs of countless tiny blocks or chunks
   });
 
   it('reads a GIF frame whose descriptor straddles two read windows, and a local colour table', async () => {
-    // the walk reads 64 KiB windows from the end of the header and global colour table on;
-    // the image descriptor starts 5 bytes before the first window ends
+    // the walk reads WINDOW_BYTES windows from the end of the header and global colour table
+    // on; the image descriptor starts 5 bytes before the first window ends
     const header = gifBomb({ frames: 0 }).subarray(0, -1);
-    const padding = 64 * 1024 - 5 - 3; // the comment's introducer, label and terminator are the 3
+    const padding = WINDOW_BYTES - 5 - 3; // the comment's introducer, label and terminator are the 3
     const comment = Buffer.concat([Buffer.from([0x21, 0xfe]), Buffer.alloc(padding, 0), Buffer.from([0])]);
     for (let at = 2; at < comment.length - 1; at += 256) comment[at] = Math.min(255, comment.length - 2 - at); // sub-block lengths
     const frame = Buffer.from([0x2c, 0, 0, 0, 0, 3, 0, 2, 0, 0x80, 0, 0, 0, 255, 255, 255, 2, 2, 0x44, 0x01, 0, 0x3b]);

@@ -83,6 +83,6 @@ export function compiledCommandForScript(scripts: RootScripts, name: string, roo
   const compiled = command.entry.replace(/^(packages\/[^/]+)\/src\/(.+)\.ts$/, '$1/dist/$2.js');
   if (compiled === command.entry) throw new Error(`"${name}" runs ${command.entry}, which has no compiled counterpart under dist/`);
   const entry = path.resolve(root, compiled);
-  if (!existsSync(entry)) throw new Error(`${compiled} is missing: run \`pnpm build\` before \`pnpm loadtest --compiled\``);
+  if (!existsSync(entry)) throw new Error(`${compiled} is missing: \`pnpm build\` did not write it`);
   return { file: process.execPath, args: [entry, ...command.args] };
 }

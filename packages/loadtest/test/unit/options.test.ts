@@ -54,6 +54,13 @@ describe('load test options', () => {
     expect(() => plan('--bogus')).toThrow();
     expect(parseCommand(['--help'])).toEqual({ kind: 'help' });
   });
+
+  it('runs the roles compiled, as the image does, unless --source; --compiled is the default spelled out', () => {
+    expect(plan().compiled).toBe(true);
+    expect(plan('--compiled').compiled).toBe(true);
+    expect(plan('--source').compiled).toBe(false);
+    expect(() => plan('--source', '--compiled')).toThrow(/--source and --compiled/);
+  });
 });
 
 describe('spawning the system from the root package.json scripts', () => {
@@ -83,7 +90,7 @@ describe('spawning the system from the root package.json scripts', () => {
     writeFileSync(path.join(built, 'packages/api/dist/start/api.js'), '');
     expect(compiledCommandForScript(scripts, 'start:api', built).args).toEqual([path.join(built, 'packages/api/dist/start/api.js')]);
     rmSync(built, { recursive: true });
-    expect(() => compiledCommandForScript(scripts, 'start:api', built)).toThrow(/pnpm build/);
+    expect(() => compiledCommandForScript(scripts, 'start:api', built)).toThrow(/pnpm build. did not write it/);
     expect(() => compiledCommandForScript(scripts, 'odd', built)).toThrow(/no compiled counterpart/);
   });
 });

@@ -10,6 +10,12 @@ export const processAvatarJobSchema = z.object({
   /** The id of the POST that accepted the upload, on every worker log line for it; absent on an outbox re-enqueue. */
   requestId: z.string().min(1).max(200).optional(),
   /**
+   * The staged original as the upload row names it when the job was added: the worker starts
+   * rendering it while it claims the upload, and uses that render only if the claimed row still
+   * names the same original. Absent on jobs added before it existed.
+   */
+  stagedPath: z.string().min(1).max(1000).optional(),
+  /**
    * How the latest attempt failed, written by the worker before it hands the failure to
    * BullMQ: the code travels as data (to the outbox sweeper and the next attempt), never
    * parsed back from BullMQ's `failedReason` text.

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { preparedStatement, runPrepared } from '../db/prepared-statement.js';
 import type { AvatarVariant, NewUploadEvent } from '../domain/upload-event.js';
 import { isErrorCode, type ErrorCode } from '../errors/error-codes.js';
 import type { NewUpload, Upload } from '../domain/upload.js';
@@ -29,6 +30,17 @@ interface UploadRow {
   files_deleted_at: Date | null;
   created_at: Date;
   updated_at: Date;
+}
+
+/** Every column of `uploads`: what the prepared statements return (never `*`, see PreparedStatement). */
+const uploadColumns = [
+  'id', 'user_id', 'status', 'progress', 'idempotency_key', 'declared_type', 'detected_type', 'size_bytes', 'sha256', 'width', 'height', 'staged_path',
+  'master_file_id', 'variants', 'claim_token', 'error_code', 'error_message', 'attempts', 'last_event_seq', 'files_deleted_at', 'created_at', 'updated_at',
+] as const satisfies ReadonlyArray<keyof UploadRow>;
+
+/** `uploadColumns` of the row named `alias`, for a select list or `returning`. */
+function columnsOf(alias: string): string {
+  return uploadColumns.map((column) => `${alias}.${column}`).join(', ');
 }
 
 export interface UploadPatch {
@@ -89,20 +101,89 @@ function toUpload(row: UploadRow): Upload {
   };
 }
 
-function toRowPatch(patch: UploadPatch): Partial<UploadRow> {
-  const row: Partial<UploadRow> = {};
-  if (patch.status !== undefined) row.status = patch.status;
-  if (patch.progress !== undefined) row.progress = patch.progress;
-  if (patch.stagedPath !== undefined) row.staged_path = patch.stagedPath;
-  if (patch.masterFileId !== undefined) row.master_file_id = patch.masterFileId;
-  if (patch.variants !== undefined) row.variants = patch.variants === null ? null : (JSON.stringify(patch.variants) as unknown as AvatarVariant[]);
-  if (patch.claimToken !== undefined) row.claim_token = patch.claimToken;
-  if (patch.errorCode !== undefined) row.error_code = patch.errorCode;
-  if (patch.errorMessage !== undefined) row.error_message = patch.errorMessage;
-  if (patch.attempts !== undefined) row.attempts = patch.attempts;
-  if (patch.lastEventSeq !== undefined) row.last_event_seq = patch.lastEventSeq;
-  return row;
+/** Each patch field's column, and the type its value is sent as. */
+const patchColumns = {
+  status: ['status', 'text'],
+  progress: ['progress', 'smallint'],
+  stagedPath: ['staged_path', 'text'],
+  masterFileId: ['master_file_id', 'text'],
+  variants: ['variants', 'jsonb'],
+  claimToken: ['claim_token', 'uuid'],
+  errorCode: ['error_code', 'text'],
+  errorMessage: ['error_message', 'text'],
+  attempts: ['attempts', 'integer'],
+  lastEventSeq: ['last_event_seq', 'integer'],
+} as const satisfies { [field in keyof UploadPatch]-?: readonly [keyof UploadRow, string] };
+
+type PatchField = keyof typeof patchColumns;
+
+/**
+ * A patch as a prepared statement applies it, with one text whatever the patch: `$<first>` is
+ * the list of columns the patch sets, then one value per field of `fields` (null when not
+ * set). A column outside the list keeps its value; one in it with a null value becomes null.
+ */
+function patchAssignments(fields: readonly PatchField[], first: number): string {
+  return fields
+    .map((field, i) => {
+      const [column, type] = patchColumns[field];
+      return `${column} = case when '${column}' = any($${first}::text[]) then $${first + 1 + i}::${type} else u.${column} end`;
+    })
+    .join(',\n    ');
 }
+
+/** The values `patchAssignments(fields, …)` reads: the columns `patch` sets, then each field's value. */
+function patchValues(patch: UploadPatch, fields: readonly PatchField[]): unknown[] {
+  const set: string[] = [];
+  const values = fields.map((field) => {
+    const value = patch[field];
+    if (value === undefined) return null;
+    set.push(patchColumns[field][0]);
+    return field === 'variants' && value !== null ? JSON.stringify(value) : value;
+  });
+  return [set, ...values];
+}
+
+/** The fields a journal write may patch: the event's number is the statement's own. */
+const journalFields = (Object.keys(patchColumns) as PatchField[]).filter((field) => field !== 'lastEventSeq');
+const updateFields = Object.keys(patchColumns) as PatchField[];
+
+/**
+ * The journal's write (`updateWithEvent`): locks the row, checks its status (`$2`) and claim
+ * (`$3`, none when null) on the row as locked (after any commit it waited for, not on the
+ * statement's snapshot), applies the patch, appends the next event with its NOTIFY.
+ */
+const updateWithEventStatement = preparedStatement(`with current as (
+  select id, status, claim_token, last_event_seq from uploads where id = $1 for update
+), updated as (
+  update uploads u set
+    ${patchAssignments(journalFields, 7)},
+    last_event_seq = current.last_event_seq + 1,
+    updated_at = clock_timestamp()
+  from current where u.id = current.id and current.status = any($2::text[]) and ($3::uuid is null or current.claim_token = $3)
+  returning ${columnsOf('u')}
+), event as (
+  insert into upload_events (upload_id, seq, type, data) select id, last_event_seq, $4, $5::jsonb from updated
+)
+select ${columnsOf('updated')}, pg_notify($6, updated.id::text || ':' || updated.last_event_seq) is null as notified from updated`);
+
+/** `update`: the patch (from `$3`), while the row holds claim `$2` (any claim when null). */
+const updateStatement = preparedStatement(`update uploads u set
+    ${patchAssignments(updateFields, 3)},
+    updated_at = clock_timestamp()
+  where u.id = $1 and ($2::uuid is null or u.claim_token = $2)
+  returning ${columnsOf('u')}`);
+
+/** `insertWithFirstEvent`: the row (`queued`, event 1), its event and the NOTIFY, in one statement. */
+const insertWithFirstEventStatement = preparedStatement(`with inserted as (
+  insert into uploads (id, user_id, status, idempotency_key, declared_type, detected_type, size_bytes, sha256, width, height, staged_path, last_event_seq)
+  values ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, 1)
+  returning ${uploadColumns.join(', ')}
+), event as (
+  insert into upload_events (upload_id, seq, type, data) select id, 1, $11, $12::jsonb from inserted
+)
+select ${columnsOf('inserted')}, pg_notify($13, inserted.id::text || ':1') is null as notified from inserted`);
+
+const markFilesDeletedStatement = preparedStatement('update uploads set files_deleted_at = now() where id = $1');
 
 /** Failed uploads whose staged original waits for an operator's retry: failed with one of `codes` at or after `since`. */
 export interface KeptOriginals {
@@ -150,29 +231,17 @@ export class UploadsRepository {
    * IdempotencyKeyTakenError, with nothing written, when the user's key is taken.
    */
   async insertWithFirstEvent(upload: NewUpload, event: NewUploadEvent): Promise<Upload> {
-    const result = await this.db
-      .raw<{ rows: UploadRow[] }>(
-        `with inserted as (
-           insert into uploads (id, user_id, status, idempotency_key, declared_type, detected_type, size_bytes, sha256, width, height, staged_path, last_event_seq)
-           values (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 1)
-           returning *
-         ), event as (
-           insert into upload_events (upload_id, seq, type, data) select id, 1, ?, ?::jsonb from inserted
-         )
-         select inserted.*, pg_notify(?, inserted.id::text || ':1') is null as notified from inserted`,
-        [
-          upload.id, upload.userId, upload.idempotencyKey, upload.declaredType, upload.detectedType,
-          upload.sizeBytes, upload.sha256, upload.width, upload.height, upload.stagedPath,
-          event.type, JSON.stringify(event.data), UPLOAD_EVENTS_CHANNEL,
-        ],
-      )
-      .catch((error: unknown) => {
-        if (upload.idempotencyKey !== null && violatesIdempotencyKey(error)) {
-          throw new IdempotencyKeyTakenError({ userId: upload.userId, idempotencyKey: upload.idempotencyKey, cause: error });
-        }
-        throw error;
-      });
-    return toUpload(result.rows[0] as UploadRow);
+    const rows = await runPrepared<UploadRow>(this.db, insertWithFirstEventStatement, [
+      upload.id, upload.userId, upload.idempotencyKey, upload.declaredType, upload.detectedType,
+      upload.sizeBytes, upload.sha256, upload.width, upload.height, upload.stagedPath,
+      event.type, JSON.stringify(event.data), UPLOAD_EVENTS_CHANNEL,
+    ]).catch((error: unknown) => {
+      if (upload.idempotencyKey !== null && violatesIdempotencyKey(error)) {
+        throw new IdempotencyKeyTakenError({ userId: upload.userId, idempotencyKey: upload.idempotencyKey, cause: error });
+      }
+      throw error;
+    });
+    return toUpload(rows[0] as UploadRow);
   }
 
   /**
@@ -183,32 +252,15 @@ export class UploadsRepository {
    * statuses a change may start from is the caller's rule (UploadJournal's).
    */
   async updateWithEvent(id: string, change: { from: readonly UploadStatus[]; claim?: string; patch: UploadPatch; event: NewUploadEvent }): Promise<Upload | undefined> {
-    const columns = Object.entries(toRowPatch({ ...change.patch, lastEventSeq: undefined }));
-    const claimed = change.claim === undefined ? '' : 'and current.claim_token = ?';
-    // the status and claim are checked on the row as locked (after any commit it waited for),
-    // not on the statement's snapshot: the lock comes first, as in a transaction that reads it
-    const result = await this.db.raw<{ rows: UploadRow[] }>(
-      `with current as (
-         select id, status, claim_token, last_event_seq from uploads where id = ? for update
-       ), updated as (
-         update uploads u set ${[...columns.map(() => '?? = ?'), 'last_event_seq = current.last_event_seq + 1', 'updated_at = clock_timestamp()'].join(', ')}
-           from current where u.id = current.id and current.status = any(?::text[]) ${claimed}
-           returning u.*
-       ), event as (
-         insert into upload_events (upload_id, seq, type, data) select id, last_event_seq, ?, ?::jsonb from updated
-       )
-       select updated.*, pg_notify(?, updated.id::text || ':' || updated.last_event_seq) is null as notified from updated`,
-      [
-        id,
-        ...columns.flatMap(([column, value]) => [column, value as Knex.Value]),
-        [...change.from],
-        ...(change.claim === undefined ? [] : [change.claim]),
-        change.event.type,
-        JSON.stringify(change.event.data),
-        UPLOAD_EVENTS_CHANNEL,
-      ],
-    );
-    const row = result.rows[0];
+    const [row] = await runPrepared<UploadRow>(this.db, updateWithEventStatement, [
+      id,
+      change.from,
+      change.claim ?? null,
+      change.event.type,
+      JSON.stringify(change.event.data),
+      UPLOAD_EVENTS_CHANNEL,
+      ...patchValues(change.patch, journalFields),
+    ]);
     return row ? toUpload(row) : undefined;
   }
 
@@ -228,7 +280,7 @@ export class UploadsRepository {
   }
 
   async markFilesDeleted(id: string): Promise<void> {
-    await this.db('uploads').where({ id }).update({ files_deleted_at: this.db.fn.now() });
+    await runPrepared(this.db, markFilesDeletedStatement, [id]);
   }
 
   /** Frees a key whose 24 h window has passed, so the unique index admits it again. */
@@ -241,12 +293,8 @@ export class UploadsRepository {
    * holds that claim token: a run that lost its upload to another run changes nothing.
    */
   async update(id: string, patch: UploadPatch, options: { claim?: string } = {}): Promise<Upload | undefined> {
-    const match = options.claim === undefined ? { id } : { id, claim_token: options.claim };
-    const [row] = await this.db<UploadRow>('uploads')
-      .where(match)
-      .update({ ...toRowPatch(patch), updated_at: this.db.raw('clock_timestamp()') as unknown as Date })
-      .returning('*');
-    return row ? toUpload(row as UploadRow) : undefined;
+    const [row] = await runPrepared<UploadRow>(this.db, updateStatement, [id, options.claim ?? null, ...patchValues(patch, updateFields)]);
+    return row ? toUpload(row) : undefined;
   }
 
   /** Non-terminal uploads untouched since `before`: candidates for the outbox re-enqueue. */

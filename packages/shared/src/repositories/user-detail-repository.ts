@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { preparedStatement, quoteIdentifier, runPrepared, type PreparedStatement } from '../db/prepared-statement.js';
 import type { AvatarVariant } from '../domain/upload-event.js';
 import type { UserAvatar } from '../domain/upload.js';
 
@@ -19,9 +20,6 @@ export interface AvatarRecord {
   uploadId: string;
   variants: AvatarVariant[];
 }
-
-/** PostgreSQL's SQLSTATE for a foreign key violation. */
-const FOREIGN_KEY_VIOLATION = '23503';
 
 export interface CurrentAvatar extends UserAvatar {
   /**
@@ -51,25 +49,77 @@ function toAvatar(row: DetailRow): CurrentAvatar {
   };
 }
 
+/** Every column of `user_detail` read here: what its statements return (never `*`, see PreparedStatement). */
+const detailColumns = ['user_id', 'avatar', 'avatar_file_id', 'avatar_upload_id', 'avatar_variants', 'avatar_accepted_at', 'updated_at'] as const satisfies ReadonlyArray<keyof DetailRow>;
+
 /**
  * The rule that decides the avatar, in SQL over the locked or read `user_detail` row `d`: true
- * when `d`'s avatar upload was accepted after the upload bound to `?` (`created_at` to the
+ * when `d`'s avatar upload was accepted after the upload `$<upload>` (`created_at` to the
  * microsecond, which a JS Date cannot hold, then `id`), or when either row is gone. A subquery
  * on `d`'s columns, not a join: after a lock wait PostgreSQL re-reads `d` and re-evaluates it.
  */
-const AVATAR_ACCEPTED_AFTER = `coalesce((select (a.created_at, a.id) > (b.created_at, b.id) from uploads a, uploads b
-  where a.id = d.avatar_upload_id and b.id = ?), true)`;
+function avatarAcceptedAfter(upload: string): string {
+  return `coalesce((select (a.created_at, a.id) > (b.created_at, b.id) from uploads a, uploads b
+  where a.id = d.avatar_upload_id and b.id = ${upload}), true)`;
+}
+
+/** The statements of every job (and of every accepted upload: `userExists`), under the deployment's table names. */
+interface DetailStatements {
+  userExists: PreparedStatement;
+  newerAvatarUpload: PreparedStatement;
+  lockDetail: PreparedStatement;
+  insertEmptyDetail: PreparedStatement;
+  setAvatar: PreparedStatement;
+}
+
+function detailStatements(tables: { users: string; userDetail: string }): DetailStatements {
+  const users = quoteIdentifier(tables.users);
+  const details = quoteIdentifier(tables.userDetail);
+  return {
+    userExists: preparedStatement(`select 1 from ${users} where id = $1`),
+    newerAvatarUpload: preparedStatement(
+      `select d.avatar_upload_id from ${details} d where d.user_id = $1 and d.avatar_upload_id <> $2 and ${avatarAcceptedAfter('$2')}`,
+    ),
+    // Times compared in SQL: created_at has microseconds, which a JS Date drops. The comparisons
+    // are subqueries on d's columns, not joins: when the lock had to wait for another commit,
+    // PostgreSQL re-reads d as that commit left it and re-evaluates these against it, while a
+    // joined row of the old avatar would stay the old one (and no longer match: newer by default).
+    lockDetail: preparedStatement(`select ${detailColumns.map((column) => `d.${column}`).join(', ')},
+  ${avatarAcceptedAfter('$2')} as avatar_accepted_after,
+  coalesce(d.avatar_upload_id is null and (select created_at from uploads where id = $2) <= d.avatar_accepted_at, false)
+    as removed_after_acceptance
+from ${details} d
+where d.user_id = $1
+for update of d`),
+    // The user's row is locked against deletion first (key share), so the foreign key cannot
+    // refuse the insert: no error to abort the caller's transaction, hence no savepoint (two
+    // round trips on every first avatar). Always one row: whether the user exists, and the
+    // inserted columns (all null when another commit added the row meanwhile).
+    insertEmptyDetail: preparedStatement(`with u as (select id from ${users} where id = $1 for key share),
+ins as (insert into ${details} (user_id) select id from u on conflict (user_id) do nothing returning ${detailColumns.join(', ')})
+select exists (select 1 from u) as user_exists, ${detailColumns.map((column) => `ins.${column}`).join(', ')}
+from (values (1)) as one left join ins on true`),
+    // the acceptance time from the upload's row in SQL: created_at has microseconds, which a JS Date would drop
+    setAvatar: preparedStatement(`update ${details} set avatar = $2, avatar_file_id = $3, avatar_upload_id = $4, avatar_variants = $5::jsonb,
+  avatar_accepted_at = (select created_at from uploads where id = $4), updated_at = now()
+where user_id = $1`),
+  };
+}
 
 /** `users` and `user_detail`, under the table names the deployment configured. */
 export class UserDetailRepository {
+  private readonly statements: DetailStatements;
+
   constructor(
     private readonly db: Knex,
     private readonly tables: { users: string; userDetail: string },
-  ) {}
+  ) {
+    this.statements = detailStatements(tables);
+  }
 
   async userExists(userId: number): Promise<boolean> {
-    const row = await this.db(this.tables.users).where({ id: userId }).first('id');
-    return row !== undefined;
+    const rows = await runPrepared(this.db, this.statements.userExists, [userId]);
+    return rows.length > 0;
   }
 
   async findAvatar(userId: number, options: { forUpdate?: boolean } = {}): Promise<CurrentAvatar | undefined> {
@@ -100,30 +150,13 @@ export class UserDetailRepository {
    * keeps the avatar), in one query. An avatar upload whose row is gone counts as newer.
    */
   async newerAvatarUpload(userId: number, uploadId: string): Promise<string | undefined> {
-    const result = await this.db.raw<{ rows: Array<{ avatar_upload_id: string }> }>(
-      `select d.avatar_upload_id from ?? d where d.user_id = ? and d.avatar_upload_id <> ? and ${AVATAR_ACCEPTED_AFTER}`,
-      [this.tables.userDetail, userId, uploadId, uploadId],
-    );
-    return result.rows[0]?.avatar_upload_id;
+    const [row] = await runPrepared<{ avatar_upload_id: string }>(this.db, this.statements.newerAvatarUpload, [userId, uploadId]);
+    return row?.avatar_upload_id;
   }
 
   /** `select … for update` of the row with the comparisons LockedAvatar carries; undefined when there is no row. */
   private async lockDetail(userId: number, uploadId: string): Promise<LockedAvatar | undefined> {
-    // Times compared in SQL: created_at has microseconds, which a JS Date drops. The comparisons
-    // are subqueries on d's columns, not joins: when the lock had to wait for another commit,
-    // PostgreSQL re-reads d as that commit left it and re-evaluates these against it, while a
-    // joined row of the old avatar would stay the old one (and no longer match: newer by default).
-    const result = await this.db.raw<{ rows: Array<DetailRow & { avatar_accepted_after: boolean; removed_after_acceptance: boolean }> }>(
-      `select d.*,
-         ${AVATAR_ACCEPTED_AFTER} as avatar_accepted_after,
-         coalesce(d.avatar_upload_id is null and (select created_at from uploads where id = ?) <= d.avatar_accepted_at, false)
-           as removed_after_acceptance
-       from ?? d
-       where d.user_id = ?
-       for update of d`,
-      [uploadId, uploadId, this.tables.userDetail, userId],
-    );
-    const row = result.rows[0];
+    const [row] = await runPrepared<DetailRow & { avatar_accepted_after: boolean; removed_after_acceptance: boolean }>(this.db, this.statements.lockDetail, [userId, uploadId]);
     if (!row) return undefined;
     return {
       ...toAvatar(row),
@@ -134,34 +167,17 @@ export class UserDetailRepository {
 
   /**
    * Adds the user's empty `user_detail` row and returns it; undefined when a row exists
-   * (another commit added it meanwhile), 'user_gone' when the user is gone (the row's foreign
-   * key refuses it), which is not an error.
+   * (another commit added it meanwhile), 'user_gone' when the user is gone, which is not an error.
    */
   private async insertEmptyDetail(userId: number): Promise<DetailRow | 'user_gone' | undefined> {
-    try {
-      // in a savepoint when the caller is in a transaction: a failed insert would abort it all
-      return await this.db.transaction(async (trx) => {
-        const [row] = (await trx(this.tables.userDetail).insert({ user_id: userId }).onConflict('user_id').ignore().returning('*')) as DetailRow[];
-        return row;
-      });
-    } catch (error) {
-      if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) return 'user_gone';
-      throw error;
-    }
+    const [row] = await runPrepared<{ [K in keyof DetailRow]: DetailRow[K] | null } & { user_exists: boolean }>(this.db, this.statements.insertEmptyDetail, [userId]);
+    if (!row?.user_exists) return 'user_gone';
+    const { user_exists: _exists, ...inserted } = row;
+    return inserted.user_id === null ? undefined : (inserted as DetailRow);
   }
 
   async setAvatar(userId: number, record: AvatarRecord): Promise<void> {
-    await this.db(this.tables.userDetail)
-      .where({ user_id: userId })
-      .update({
-        avatar: record.avatar,
-        avatar_file_id: record.fileId,
-        avatar_upload_id: record.uploadId,
-        avatar_variants: JSON.stringify(record.variants),
-        // from the upload's row in SQL: created_at has microseconds, which a JS Date would drop
-        avatar_accepted_at: this.db.raw('(select created_at from uploads where id = ?)', [record.uploadId]),
-        updated_at: this.db.fn.now(),
-      });
+    await runPrepared(this.db, this.statements.setAvatar, [userId, record.avatar, record.fileId, record.uploadId, JSON.stringify(record.variants)]);
   }
 
   /**

@@ -15,11 +15,11 @@ export function createProcessAvatarHandler(deps: { workflow: AvatarWorkflow; log
   return async (job) => {
     const parsed = processAvatarJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed job payload: ${parsed.error.message}`);
-    const { uploadId, requestId, lastFailure } = parsed.data;
+    const { uploadId, requestId, lastFailure, stagedPath } = parsed.data;
     const logger = deps.logger.child(requestId === undefined ? { uploadId } : { reqId: requestId, uploadId });
     const attempt = job.attemptsMade + 1;
     logger.info({ attempt }, 'processing upload');
-    const result = await deps.workflow.withLogger(logger).runAttempt({ uploadId, attempt, maxAttempts: job.opts.attempts ?? 1, lastFailure, failedReason: job.failedReason });
+    const result = await deps.workflow.withLogger(logger).runAttempt({ uploadId, attempt, maxAttempts: job.opts.attempts ?? 1, lastFailure, failedReason: job.failedReason, stagedPath });
     if (result.kind === 'finished') {
       logger.info({ attempt, outcome: result.outcome }, 'upload processed');
       return result.outcome;

@@ -11,7 +11,6 @@ export const jobStages = [
   'read_staged',
   'decode',
   'encode',
-  'db_progress',
   'store',
   'db_master',
   'db_stored',

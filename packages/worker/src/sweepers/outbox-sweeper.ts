@@ -51,7 +51,7 @@ export class OutboxSweeper {
       const state = job ? await job.getState() : 'missing';
       if (state === 'missing' || state === 'unknown' || state === 'completed') {
         if (job) await job.remove();
-        await this.deps.queue.add(jobNames.processAvatar, { uploadId: upload.id }, { jobId: upload.id });
+        await this.deps.queue.add(jobNames.processAvatar, { uploadId: upload.id, stagedPath: upload.stagedPath ?? undefined }, { jobId: upload.id });
         result.reenqueued++;
       } else if (state === 'failed' && job) {
         await this.deps.workflow.fail(upload.id, failureOfFailedJob(job));

@@ -61,12 +61,28 @@ export interface AttemptInput {
   lastFailure?: LastFailure | undefined;
   /** BullMQ's text for the previous failure: for people, shown when the attempt wrote nothing. */
   failedReason?: string | undefined;
+  /**
+   * The staged original as the job names it (`job.data.stagedPath`): the render starts from it
+   * while the upload is claimed, and is used only if the claimed row names the same original.
+   */
+  stagedPath?: string | undefined;
 }
 
 export type AttemptResult =
   | { kind: 'finished'; outcome: ProcessOutcome }
   /** Recorded already (`retrying`, or `failed` when `final`) as far as the database allowed; `error` is what was thrown. */
   | { kind: 'failed'; failure: Failure; final: boolean; error: unknown };
+
+/**
+ * A render started before the claim, from the original the job names. The claim, the newer-avatar
+ * check and (on a retry) the missed-retry record take a few database round trips that would
+ * otherwise sit in front of the render on every job; a render nobody uses (the claim refused,
+ * a newer avatar already set) is the price, paid only on those rare runs.
+ */
+interface EarlyRender {
+  stagedPath: string;
+  variants: Promise<RenderedVariant[]>;
+}
 
 /** A run that claimed its upload, or why there is nothing to claim. */
 type Claimed = { kind: 'claimed'; upload: Upload; claim: string } | { kind: 'not_claimed'; outcome: ProcessOutcome };
@@ -97,6 +113,7 @@ export class AvatarWorkflow {
    * queue.
    */
   async runAttempt(input: AttemptInput): Promise<AttemptResult> {
+    const early = input.stagedPath === undefined ? undefined : this.renderEarly(input.stagedPath);
     // known once this run has claimed the upload: its failure records are conditional from then on
     let claim: string | undefined;
     try {
@@ -104,8 +121,10 @@ export class AvatarWorkflow {
       const claimed = await this.claim(input.uploadId, input.attempt);
       if (claimed.kind === 'not_claimed') return { kind: 'finished', outcome: claimed.outcome };
       claim = claimed.claim;
-      return { kind: 'finished', outcome: await this.processClaimed(claimed.upload, claim) };
+      return { kind: 'finished', outcome: await this.processClaimed(claimed.upload, claim, early) };
     } catch (error) {
+      // recorded once the early render has ended: a failed upload may release its original
+      await early?.variants.catch(() => undefined);
       const failure = classifyFailure(error);
       const final = !failure.retry || input.attempt >= input.maxAttempts;
       if (final) {
@@ -120,6 +139,10 @@ export class AvatarWorkflow {
         });
       }
       return { kind: 'failed', failure, final, error };
+    } finally {
+      // a render this run did not use still ends inside the attempt, so the job's slot stays
+      // busy while sharp works
+      await early?.variants.catch(() => undefined);
     }
   }
 
@@ -131,7 +154,7 @@ export class AvatarWorkflow {
    */
   async process(uploadId: string, attempt: number): Promise<ProcessOutcome> {
     const claimed = await this.claim(uploadId, attempt);
-    return claimed.kind === 'claimed' ? this.processClaimed(claimed.upload, claimed.claim) : claimed.outcome;
+    return claimed.kind === 'claimed' ? this.processClaimed(claimed.upload, claimed.claim, undefined) : claimed.outcome;
   }
 
   /**
@@ -202,7 +225,7 @@ export class AvatarWorkflow {
   }
 
   /** The claimed upload, top to bottom: skip if a newer avatar already won → render → store → commit → clean up. */
-  private async processClaimed(upload: Upload, claim: string): Promise<ProcessOutcome> {
+  private async processClaimed(upload: Upload, claim: string, early: EarlyRender | undefined): Promise<ProcessOutcome> {
     const { journal, userDetail } = this.deps.repos;
     const mine = { claim };
     // the terminal write forgets the original too when the staging sweeper would find it anyway
@@ -221,7 +244,7 @@ export class AvatarWorkflow {
       return 'superseded';
     }
 
-    const variants = upload.variants && upload.masterFileId ? upload.variants : await this.renderAndStore(upload, claim);
+    const variants = upload.variants && upload.masterFileId ? upload.variants : await this.renderAndStore(upload, claim, early);
     if (!variants) return this.stepAside(upload.id);
 
     const outcome = await this.timed('db_commit', () => commitAvatar(this.deps.repos, upload, variants, { forgetStagedOriginal: forgetStaged }));
@@ -297,27 +320,12 @@ export class AvatarWorkflow {
    * Renders and stores the set under this run's claim. Undefined when the claim was lost (or
    * the upload finished) meanwhile; the files this run stored are then deleted again.
    */
-  private async renderAndStore(upload: Upload, claim: string): Promise<AvatarVariant[] | undefined> {
+  private async renderAndStore(upload: Upload, claim: string, early: EarlyRender | undefined): Promise<AvatarVariant[] | undefined> {
     if (!upload.stagedPath) throw new AppError('staged_file_missing', 'The upload has no staged original');
-    const { journal, uploads } = this.deps.repos;
+    const { journal } = this.deps.repos;
     const mine = { claim };
-    const { stagedPath } = upload;
-    const input = await this.timed('read_staged', () => this.deps.adapters.staged.read(stagedPath));
-    // the renderer reports its decode and encode stages itself
-    const rendered = await this.deps.adapters.renderer.render(input);
-    const progressed = await this.timed('db_progress', () =>
-      journal.record(upload.id, { patch: { progress: 50 }, event: { type: 'progress', data: { step: 'rendered', percent: 50 } } }, mine),
-    );
-    if (!progressed) return undefined;
-
-    if (upload.masterFileId) {
-      // an earlier run died between storing and recording the whole set, or lost its claim to
-      // this run (and can record nothing more): drop that set (what of it exists) and store
-      // afresh, rather than trust slaves that may never have arrived
-      await this.deps.adapters.files.deleteFiles(storedSetFileIds(upload, this.deps.settings.sizes));
-      if (!(await uploads.update(upload.id, { masterFileId: null }, mine))) return undefined;
-    }
-    const stored = await this.storeUnderClaim(upload.id, rendered, claim);
+    const rendered = await (early?.stagedPath === upload.stagedPath ? early.variants : this.readAndRender(upload.stagedPath));
+    const stored = await this.storeUnderClaim(upload, rendered, claim);
     if (!stored) return undefined;
     const variants = stored.map((s) => ({ size: s.size, fileId: s.fileId, url: publicFileUrl(this.deps.settings.publicUrl, s.fileId) }));
     const master = variants[0] as AvatarVariant;
@@ -339,21 +347,56 @@ export class AvatarWorkflow {
     return variants;
   }
 
-  /** Stores the set, recording its master under the claim; undefined, with nothing left stored, when the claim is gone. */
-  private async storeUnderClaim(uploadId: string, rendered: RenderedVariant[], claim: string): Promise<StoredVariant[] | undefined> {
+  /** Starts reading and rendering the original the job names; its failure surfaces only if the render is used. */
+  private renderEarly(stagedPath: string): EarlyRender {
+    const variants = this.readAndRender(stagedPath);
+    // settled by runAttempt in every case; unused, a rejection is no failure of the run
+    variants.catch(() => undefined);
+    return { stagedPath, variants };
+  }
+
+  private async readAndRender(stagedPath: string): Promise<RenderedVariant[]> {
+    const input = await this.timed('read_staged', () => this.deps.adapters.staged.read(stagedPath));
+    // the renderer reports its decode and encode stages itself
+    return this.deps.adapters.renderer.render(input);
+  }
+
+  /**
+   * Stores the rendered set afresh, recording its master under the claim before any slave is
+   * sent; undefined, with nothing left stored, when the claim is gone or the upload finished
+   * meanwhile. When an earlier run died between storing and recording the whole set, or lost
+   * its claim to this run (and can record nothing more), its set (what of it exists) is dropped
+   * first, rather than trusting slaves that may never have arrived.
+   */
+  private async storeUnderClaim(upload: Upload, rendered: RenderedVariant[], claim: string): Promise<StoredVariant[] | undefined> {
+    let progressed = false;
     try {
+      if (upload.masterFileId) {
+        await this.deps.adapters.files.deleteFiles(storedSetFileIds(upload, this.deps.settings.sizes));
+        if (!(await this.deps.repos.uploads.update(upload.id, { masterFileId: null }, { claim }))) return undefined;
+      }
       // `store` includes `db_master`, the wait between the master and its slaves
       return await this.timed('store', () =>
         this.deps.adapters.files.storeSet(rendered, async (masterFileId) => {
+          // the master's id rides on the `progress` record: one statement instead of two per job
+          // (the event now follows the master's upload, a millisecond or two after the render)
+          const recorded = await this.timed('db_master', () => this.recordRendered(upload.id, claim, { masterFileId }));
           // throwing here makes storeSet remove the master before any slave is sent
-          const recorded = await this.timed('db_master', () => this.deps.repos.uploads.update(uploadId, { masterFileId }, { claim }));
-          if (!recorded) throw new ClaimLostError(uploadId);
+          if (!recorded) throw new ClaimLostError(upload.id);
+          progressed = true;
         }),
       );
     } catch (error) {
       if (error instanceof ClaimLostError) return undefined;
+      // the render did end: clients see its progress before the retry, as when it was recorded apart
+      if (!progressed) await this.recordRendered(upload.id, claim, {}).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** `progress` 50: the set is rendered (with the master's id once it is stored). */
+  private recordRendered(uploadId: string, claim: string, patch: { masterFileId?: string }): Promise<Upload | undefined> {
+    return this.deps.repos.journal.record(uploadId, { patch: { progress: 50, ...patch }, event: { type: 'progress', data: { step: 'rendered', percent: 50 } } }, { claim });
   }
 
   /** Deletes files this run stored and recorded nowhere; if storage is away, the cleanup queue retries. */
