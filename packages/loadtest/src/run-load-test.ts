@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent } from 'undici';
 import { applyLoad, plannedUploads, type LoadShape } from './load/apply-load.js';
 import { followUpload, postUpload, type SampleFile } from './load/upload-client.js';
@@ -56,6 +57,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadRun> {
   const planned = plannedUploads(options.shape);
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: planned + options.followers + 16 });
   const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+  // every long poll's fetch listens on this signal until undici's request is collected: many
+  // thousands at once are expected, not a leak. (Not 0: undici then refuses the signal.)
+  setMaxListeners(Infinity, signal);
   const started = performance.now();
   const startedAtWallMs = performance.timeOrigin + started;
   const deadline = started + options.timeoutMs;
