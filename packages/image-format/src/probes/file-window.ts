@@ -47,6 +47,8 @@ export class FileWindow {
     if (!inCache) {
       const size = Math.max(0, Math.min(Math.max(length, WINDOW_BYTES), this.size - position));
       const buffer = this.bufferOf(size);
+      // forgotten first: a read that fails halfway must not leave a half-overwritten window cached
+      this.cache = Buffer.alloc(0);
       const { bytesRead } = size === 0 ? { bytesRead: 0 } : await this.handle.read(buffer, 0, size, position);
       this.cache = buffer.subarray(0, bytesRead);
       this.cacheStart = position;

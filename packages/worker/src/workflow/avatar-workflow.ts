@@ -76,8 +76,10 @@ export type AttemptResult =
 /**
  * A render started before the claim, from the original the job names. The claim, the newer-avatar
  * check and (on a retry) the missed-retry record take a few database round trips that would
- * otherwise sit in front of the render on every job; a render nobody uses (the claim refused,
- * a newer avatar already set) is the price, paid only on those rare runs.
+ * otherwise sit in front of the render on every job. A render nobody uses is the price, paid only
+ * on rare runs: the claim refused, a newer avatar already set, a re-run whose row already records
+ * its stored set (the attempt then also waits for the unused render), or a job naming another
+ * original than its row (rendered twice).
  */
 interface EarlyRender {
   stagedPath: string;
@@ -369,7 +371,9 @@ export class AvatarWorkflow {
    * first, rather than trusting slaves that may never have arrived.
    */
   private async storeUnderClaim(upload: Upload, rendered: RenderedVariant[], claim: string): Promise<StoredVariant[] | undefined> {
-    let progressed = false;
+    // set as the master's record is attempted: after that, a failure may have been recorded
+    // already (a lost reply), and a second `progress` would repeat the event
+    let masterStored = false;
     try {
       if (upload.masterFileId) {
         await this.deps.adapters.files.deleteFiles(storedSetFileIds(upload, this.deps.settings.sizes));
@@ -378,18 +382,19 @@ export class AvatarWorkflow {
       // `store` includes `db_master`, the wait between the master and its slaves
       return await this.timed('store', () =>
         this.deps.adapters.files.storeSet(rendered, async (masterFileId) => {
+          masterStored = true;
           // the master's id rides on the `progress` record: one statement instead of two per job
           // (the event now follows the master's upload, a millisecond or two after the render)
           const recorded = await this.timed('db_master', () => this.recordRendered(upload.id, claim, { masterFileId }));
           // throwing here makes storeSet remove the master before any slave is sent
           if (!recorded) throw new ClaimLostError(upload.id);
-          progressed = true;
         }),
       );
     } catch (error) {
       if (error instanceof ClaimLostError) return undefined;
-      // the render did end: clients see its progress before the retry, as when it was recorded apart
-      if (!progressed) await this.recordRendered(upload.id, claim, {}).catch(() => undefined);
+      // storage failed before the master was stored: the render did end, and clients see its
+      // progress before the retry, as when it was recorded apart
+      if (!masterStored) await this.recordRendered(upload.id, claim, {}).catch(() => undefined);
       throw error;
     }
   }

@@ -95,6 +95,8 @@ export const securityHeadersPlugin = fp(async (app: FastifyInstance, opts: { pag
     const own = route.helmet ?? (servesPage(route.url, opts.pagePrefixes) ? pageHeaders : undefined);
     if (own === undefined) return;
     route.config = Object.assign(route.config ?? {}, { helmet: own });
+    // built now, so that options helmet refuses stop the start instead of failing each request
+    headersFor(own);
   });
   // sets headers only, synchronously: no promise per request. helmet ≥ 8.1 throws rather than
   // passing an error to `next`
