@@ -2,12 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@avatar/shared';
 import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
 import type { WorkflowAdapters } from '../src/workflow/avatar-workflow.js';
-import { AvatarWorkflow } from '../src/workflow/avatar-workflow.js';
-import { StagedOriginals } from '../src/adapters/staged-originals.js';
-import { fakeVariants } from './support/test-worker.js';
+import { databaseWorkflow } from './support/database-workflow.js';
 import { acceptUpload, ensureUsers } from './support/upload-fixtures.js';
 
 let tdb: TestDatabase;
@@ -22,35 +19,20 @@ afterAll(async () => {
   await rm(stagingDir, { recursive: true, force: true });
 });
 
-/** The workflow on the test database's own handle, whose statements the test can hear; render and storage are doubles. */
-function workflow(): AvatarWorkflow {
+/** Storage that keeps nothing: every set gets fresh ids. */
+function storage(): WorkflowAdapters['files'] {
   let n = 0;
-  const adapters: WorkflowAdapters = {
-    renderer: { render: async () => fakeVariants() },
-    files: {
-      async storeSet(_variants, onMasterStored) {
-        const master = `group1/M00/00/00/statements${++n}${Date.now()}.webp`;
-        await onMasterStored?.(master);
-        return [
-          { size: 256, fileId: master },
-          { size: 128, fileId: master.replace('.webp', '_128.webp') },
-        ];
-      },
-      deleteFiles: async () => undefined,
+  return {
+    async storeSet(_variants, onMasterStored) {
+      const master = `group1/M00/00/00/statements${++n}${Date.now()}.webp`;
+      await onMasterStored?.(master);
+      return [
+        { size: 256, fileId: master },
+        { size: 128, fileId: master.replace('.webp', '_128.webp') },
+      ];
     },
-    staged: new StagedOriginals(stagingDir),
-    deletions: {
-      schedule: async () => {
-        throw new Error('nothing is scheduled when storage deletes the replaced set itself');
-      },
-    },
+    deleteFiles: async () => undefined,
   };
-  return new AvatarWorkflow({
-    repos: tdb.repos,
-    adapters,
-    settings: { sizes: [256, 128], publicUrl: 'http://files.invalid/', backoffMs: 1 },
-    logger: createLogger({ level: 'silent', name: 'job-statements-test' }),
-  });
 }
 
 /** The SQL of every statement one job attempt sends, in order. */
@@ -64,7 +46,7 @@ async function statementsOfOneJob(userId: number): Promise<string[]> {
   };
   tdb.db.on('query', hear);
   try {
-    expect(await workflow().runAttempt({ uploadId: upload.id, attempt: 1, maxAttempts: 3, stagedPath })).toEqual({ kind: 'finished', outcome: 'done' });
+    expect(await databaseWorkflow(tdb.repos, stagingDir, storage()).runAttempt({ uploadId: upload.id, attempt: 1, maxAttempts: 3, stagedPath })).toEqual({ kind: 'finished', outcome: 'done' });
   } finally {
     tdb.db.off('query', hear);
   }

@@ -2,11 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, type Repositories, type UploadJournal } from '@avatar/shared';
+import type { Repositories, UploadJournal } from '@avatar/shared';
 import { createTestDatabase, type TestDatabase } from '@avatar/shared/testing';
-import { StagedOriginals } from '../src/adapters/staged-originals.js';
-import { AvatarWorkflow } from '../src/workflow/avatar-workflow.js';
-import { fakeVariants } from './support/test-worker.js';
+import { databaseWorkflow } from './support/database-workflow.js';
 import { acceptUpload, ensureUsers, eventTypes } from './support/upload-fixtures.js';
 
 let tdb: TestDatabase;
@@ -43,28 +41,18 @@ describe('a lost reply to the master’s record', () => {
     await writeFile(stagedPath, 'original');
     const upload = await acceptUpload(tdb.repos, 1, stagedPath);
     const removed: string[] = [];
-    const workflow = new AvatarWorkflow({
-      repos: reposLosingTheMasterReply(),
-      adapters: {
-        renderer: { render: async () => fakeVariants() },
-        files: {
-          async storeSet(_variants, onMasterStored) {
-            const master = 'group1/M00/00/00/lostreply.webp';
-            try {
-              await onMasterStored?.(master);
-            } catch (error) {
-              removed.push(master);
-              throw error;
-            }
-            throw new Error('the master was refused: no slave is sent');
-          },
-          deleteFiles: async () => undefined,
-        },
-        staged: new StagedOriginals(stagingDir),
-        deletions: { schedule: async () => undefined },
+    const workflow = databaseWorkflow(reposLosingTheMasterReply(), stagingDir, {
+      async storeSet(_variants, onMasterStored) {
+        const master = 'group1/M00/00/00/lostreply.webp';
+        try {
+          await onMasterStored?.(master);
+        } catch (error) {
+          removed.push(master);
+          throw error;
+        }
+        throw new Error('the master was refused: no slave is sent');
       },
-      settings: { sizes: [256, 128], publicUrl: 'http://files.invalid/', backoffMs: 1 },
-      logger: createLogger({ level: 'silent', name: 'lost-reply-test' }),
+      deleteFiles: async () => undefined,
     });
 
     const result = await workflow.runAttempt({ uploadId: upload.id, attempt: 1, maxAttempts: 3, stagedPath });
