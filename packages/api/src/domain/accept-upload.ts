@@ -6,6 +6,7 @@ import {
   IdempotencyKeyTakenError,
   isInfrastructureError,
   jobNames,
+  processAvatarJobFor,
   type Logger,
   type ProcessAvatarJob,
   type Upload,
@@ -82,7 +83,7 @@ export async function acceptUpload(deps: AcceptUploadDeps, input: AcceptUploadIn
   }
 
   try {
-    await deps.queue.add(jobNames.processAvatar, { uploadId: upload.id, requestId: input.requestId, stagedPath: upload.stagedPath ?? undefined }, { jobId: upload.id });
+    await deps.queue.add(jobNames.processAvatar, processAvatarJobFor(upload, input.requestId), { jobId: upload.id });
   } catch (error) {
     // a timed-out add may still have landed (only its answer was lost): then it is accepted
     if (await jobExists(deps, upload.id)) return { upload, replayed: false };

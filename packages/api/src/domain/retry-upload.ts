@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { AppError, jobNames, processAvatarJobSchema, type ProcessAvatarJob, type Upload, type UploadJournal } from '@avatar/shared';
+import { AppError, jobNames, processAvatarJobFor, processAvatarJobSchema, type ProcessAvatarJob, type Upload, type UploadJournal } from '@avatar/shared';
 
 export interface RetryUploadDeps {
   journal: Pick<UploadJournal, 'reopenFailed'>;
@@ -41,7 +41,7 @@ export async function retryFailedUpload(deps: RetryUploadDeps, uploadId: string)
       // the old job (kept a week) still names the POST that accepted the upload: keep following it
       const requestId = processAvatarJobSchema.safeParse(old?.data).data?.requestId;
       if (old && FINISHED_JOB_STATES.has(await old.getState())) await old.remove();
-      await deps.avatarQueue.add(jobNames.processAvatar, { uploadId, requestId, stagedPath: outcome.upload.stagedPath ?? undefined }, { jobId: uploadId });
+      await deps.avatarQueue.add(jobNames.processAvatar, processAvatarJobFor(outcome.upload, requestId), { jobId: uploadId });
       return outcome.upload;
     }
   }

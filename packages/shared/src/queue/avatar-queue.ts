@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import { z } from 'zod';
+import type { Upload } from '../domain/upload.js';
 import { errorCodes } from '../errors/error-codes.js';
 
 export const AVATAR_QUEUE = 'avatar-process';
@@ -31,6 +32,14 @@ export const processAvatarJobSchema = z.object({
     .optional(),
 });
 export type ProcessAvatarJob = z.infer<typeof processAvatarJobSchema>;
+
+/**
+ * A fresh job for `upload` (added with jobId = its id), naming the staged original its row
+ * names, so the worker can render while it claims; `requestId` is the POST that accepted it.
+ */
+export function processAvatarJobFor(upload: Pick<Upload, 'id' | 'stagedPath'>, requestId?: string): ProcessAvatarJob {
+  return { uploadId: upload.id, requestId, stagedPath: upload.stagedPath ?? undefined };
+}
 
 export const deleteFilesJobSchema = z.object({
   fileIds: z.array(z.string().min(1)).min(1),

@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { jobNames, processAvatarJobSchema, type Logger, type ProcessAvatarJob, type UploadsRepository } from '@avatar/shared';
+import { jobNames, processAvatarJobFor, processAvatarJobSchema, type Logger, type ProcessAvatarJob, type UploadsRepository } from '@avatar/shared';
 import type { Failure } from '../domain/classify-failure.js';
 import type { AvatarWorkflow } from '../workflow/avatar-workflow.js';
 import { forEachIsolated } from './for-each-isolated.js';
@@ -51,7 +51,7 @@ export class OutboxSweeper {
       const state = job ? await job.getState() : 'missing';
       if (state === 'missing' || state === 'unknown' || state === 'completed') {
         if (job) await job.remove();
-        await this.deps.queue.add(jobNames.processAvatar, { uploadId: upload.id, stagedPath: upload.stagedPath ?? undefined }, { jobId: upload.id });
+        await this.deps.queue.add(jobNames.processAvatar, processAvatarJobFor(upload), { jobId: upload.id });
         result.reenqueued++;
       } else if (state === 'failed' && job) {
         await this.deps.workflow.fail(upload.id, failureOfFailedJob(job));
