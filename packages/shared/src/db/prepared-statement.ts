@@ -29,6 +29,11 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** `columns` as a select or `returning` list, each qualified by `alias` when one is given (statements name their columns, never `*`). */
+export function columnList(columns: readonly string[], alias?: string): string {
+  return columns.map((column) => (alias === undefined ? column : `${alias}.${column}`)).join(', ');
+}
+
 /** What a knex handle's pg connection is asked here. */
 interface PgConnection {
   query<Row extends QueryResultRow>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { preparedStatement, runPrepared } from '../db/prepared-statement.js';
+import { columnList, preparedStatement, runPrepared } from '../db/prepared-statement.js';
 import type { AvatarVariant, NewUploadEvent } from '../domain/upload-event.js';
 import { isErrorCode, type ErrorCode } from '../errors/error-codes.js';
 import type { NewUpload, Upload } from '../domain/upload.js';
@@ -37,11 +37,6 @@ const uploadColumns = [
   'id', 'user_id', 'status', 'progress', 'idempotency_key', 'declared_type', 'detected_type', 'size_bytes', 'sha256', 'width', 'height', 'staged_path',
   'master_file_id', 'variants', 'claim_token', 'error_code', 'error_message', 'attempts', 'last_event_seq', 'files_deleted_at', 'created_at', 'updated_at',
 ] as const satisfies ReadonlyArray<keyof UploadRow>;
-
-/** `uploadColumns` of the row named `alias`, for a select list or `returning`. */
-function columnsOf(alias: string): string {
-  return uploadColumns.map((column) => `${alias}.${column}`).join(', ');
-}
 
 export interface UploadPatch {
   status?: UploadStatus;
@@ -160,28 +155,28 @@ const updateWithEventStatement = preparedStatement(`with current as (
     last_event_seq = current.last_event_seq + 1,
     updated_at = clock_timestamp()
   from current where u.id = current.id and current.status = any($2::text[]) and ($3::uuid is null or current.claim_token = $3)
-  returning ${columnsOf('u')}
+  returning ${columnList(uploadColumns, 'u')}
 ), event as (
   insert into upload_events (upload_id, seq, type, data) select id, last_event_seq, $4, $5::jsonb from updated
 )
-select ${columnsOf('updated')}, pg_notify($6, updated.id::text || ':' || updated.last_event_seq) is null as notified from updated`);
+select ${columnList(uploadColumns, 'updated')}, pg_notify($6, updated.id::text || ':' || updated.last_event_seq) is null as notified from updated`);
 
 /** `update`: the patch (from `$3`), while the row holds claim `$2` (any claim when null). */
 const updateStatement = preparedStatement(`update uploads u set
     ${patchAssignments(updateFields, 3)},
     updated_at = clock_timestamp()
   where u.id = $1 and ($2::uuid is null or u.claim_token = $2)
-  returning ${columnsOf('u')}`);
+  returning ${columnList(uploadColumns, 'u')}`);
 
 /** `insertWithFirstEvent`: the row (`queued`, event 1), its event and the NOTIFY, in one statement. */
 const insertWithFirstEventStatement = preparedStatement(`with inserted as (
   insert into uploads (id, user_id, status, idempotency_key, declared_type, detected_type, size_bytes, sha256, width, height, staged_path, last_event_seq)
   values ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, 1)
-  returning ${uploadColumns.join(', ')}
+  returning ${columnList(uploadColumns)}
 ), event as (
   insert into upload_events (upload_id, seq, type, data) select id, 1, $11, $12::jsonb from inserted
 )
-select ${columnsOf('inserted')}, pg_notify($13, inserted.id::text || ':1') is null as notified from inserted`);
+select ${columnList(uploadColumns, 'inserted')}, pg_notify($13, inserted.id::text || ':1') is null as notified from inserted`);
 
 const markFilesDeletedStatement = preparedStatement('update uploads set files_deleted_at = now() where id = $1');
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { preparedStatement, quoteIdentifier, runPrepared, type PreparedStatement } from '../db/prepared-statement.js';
+import { columnList, preparedStatement, quoteIdentifier, runPrepared, type PreparedStatement } from '../db/prepared-statement.js';
 import type { AvatarVariant } from '../domain/upload-event.js';
 import type { UserAvatar } from '../domain/upload.js';
 
@@ -84,7 +84,7 @@ function detailStatements(tables: { users: string; userDetail: string }): Detail
     // are subqueries on d's columns, not joins: when the lock had to wait for another commit,
     // PostgreSQL re-reads d as that commit left it and re-evaluates these against it, while a
     // joined row of the old avatar would stay the old one (and no longer match: newer by default).
-    lockDetail: preparedStatement(`select ${detailColumns.map((column) => `d.${column}`).join(', ')},
+    lockDetail: preparedStatement(`select ${columnList(detailColumns, 'd')},
   ${avatarAcceptedAfter('$2')} as avatar_accepted_after,
   coalesce(d.avatar_upload_id is null and (select created_at from uploads where id = $2) <= d.avatar_accepted_at, false)
     as removed_after_acceptance
@@ -96,8 +96,8 @@ for update of d`),
     // round trips on every first avatar). Always one row: whether the user exists, and the
     // inserted columns (all null when another commit added the row meanwhile).
     insertEmptyDetail: preparedStatement(`with u as (select id from ${users} where id = $1 for key share),
-ins as (insert into ${details} (user_id) select id from u on conflict (user_id) do nothing returning ${detailColumns.join(', ')})
-select exists (select 1 from u) as user_exists, ${detailColumns.map((column) => `ins.${column}`).join(', ')}
+ins as (insert into ${details} (user_id) select id from u on conflict (user_id) do nothing returning ${columnList(detailColumns)})
+select exists (select 1 from u) as user_exists, ${columnList(detailColumns, 'ins')}
 from (values (1)) as one left join ins on true`),
     // the acceptance time from the upload's row in SQL: created_at has microseconds, which a JS Date would drop
     setAvatar: preparedStatement(`update ${details} set avatar = $2, avatar_file_id = $3, avatar_upload_id = $4, avatar_variants = $5::jsonb,
