@@ -93,10 +93,10 @@ export const securityHeadersPlugin = fp(async (app: FastifyInstance, opts: { pag
 
   app.addHook('onRoute', (route) => {
     const own = route.helmet ?? (servesPage(route.url, opts.pagePrefixes) ? pageHeaders : undefined);
-    if (own === undefined) return;
-    route.config = Object.assign(route.config ?? {}, { helmet: own });
-    // built now, so that options helmet refuses stop the start instead of failing each request
-    headersFor(own);
+    if (own !== undefined) route.config = Object.assign(route.config ?? {}, { helmet: own });
+    // built now, a policy set in `config` too, so that options helmet refuses stop the start
+    // instead of failing each request
+    headersFor(route.config?.helmet);
   });
   // sets headers only, synchronously: no promise per request. helmet ≥ 8.1 throws rather than
   // passing an error to `next`
