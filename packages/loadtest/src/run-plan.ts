@@ -97,7 +97,8 @@ export async function executePlan(plan: Plan, io: PlanIo): Promise<LoadTestRepor
     } else {
       const userCount = Math.min(MAX_USERS, Math.max(...plan.scenarios.map((s) => plannedUploads(s.shape))));
       io.log(`starting the system's storage, database (${userCount} users) and Redis prefix`);
-      env = await prepareRunEnvironment(workspace, userCount);
+      env = await prepareRunEnvironment(workspace, userCount, plan.fastdfs);
+      io.log(`  storage: ${env.storage.description}`);
       tokenFor = tokenSigner(env.jwtSecret);
       // one user per upload while there are enough: nothing is superseded, every upload is rendered
       userFor = (index) => (index % userCount) + 1;
@@ -128,6 +129,7 @@ export async function executePlan(plan: Plan, io: PlanIo): Promise<LoadTestRepor
         workers: plan.url ? undefined : plan.workers,
         workerConcurrency: plan.url ? undefined : plan.workerConcurrency,
         compiled: plan.url ? undefined : plan.compiled,
+        storage: env?.storage.description,
         baseline: plan.baseline,
         image: plan.image,
       },
@@ -172,10 +174,11 @@ async function runScenario(plan: Plan, scenario: ScenarioPlan, workers: number |
   const t0 = performance.now();
   const sampler = new ProcessSampler(t0);
   sampler.add('loadtest', process.pid);
+  sampler.addMachine();
   if (system && ctx.env) {
     sampler.add('api', system.api.pid);
     for (const worker of system.workers) sampler.add(worker.name, worker.pid);
-    sampler.add('storage', ctx.env.storage.pid);
+    for (const storage of ctx.env.storage.processes) sampler.add(storage.name, storage.pid);
   }
   sampler.start();
   const bar = ctx.io.progress(label, plannedUploads(scenario.shape), true);
@@ -252,8 +255,9 @@ async function runDrainScenario(plan: Plan, scenario: ScenarioPlan, workers: num
   const t0 = performance.now();
   const sampler = new ProcessSampler(t0);
   sampler.add('loadtest', process.pid);
+  sampler.addMachine();
   sampler.add('api', system.api.pid);
-  sampler.add('storage', env.storage.pid);
+  for (const storage of env.storage.processes) sampler.add(storage.name, storage.pid);
   sampler.start();
   const deadline = t0 + scenario.timeoutSeconds * 1000;
   let load;

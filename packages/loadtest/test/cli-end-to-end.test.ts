@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findRealFastdfs } from '@avatar/fastdfs/testing';
 import { REPORT_SCHEMA, type LoadTestReport } from '../src/report/report-types.js';
 import { commandForScript, readRootScripts, REPO_ROOT } from '../src/system/node-command.js';
 
@@ -13,20 +14,25 @@ import { commandForScript, readRootScripts, REPO_ROOT } from '../src/system/node
  * drain scenarios. It checks that the tool runs and that its report is well formed; it asserts
  * no timing (speed is what the tool prints, not what a test decides).
  */
+/** Runs `pnpm loadtest …` as the root script line says, to its end: its exit code and everything it printed. */
+async function runLoadtest(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  const command = commandForScript(await readRootScripts(), 'loadtest', args);
+  return new Promise((resolve) => {
+    const child = spawn(command.file, command.args, { cwd: REPO_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
 describe('pnpm loadtest', () => {
   let out: string;
   let exit: { code: number | null; output: string };
 
   beforeAll(async () => {
     out = await mkdtemp(path.join(tmpdir(), 'loadtest-e2e-'));
-    const command = commandForScript(await readRootScripts(), 'loadtest', ['--scenario', 'throughput,drain', '--uploads', '6', '--concurrency', '2', '--workers', '1', '--distinct', '2', '--image', '800x600', '--baseline', '--baseline-seconds', '1', '--out', out]);
-    exit = await new Promise((resolve) => {
-      const child = spawn(command.file, command.args, { cwd: REPO_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.on('close', (code) => resolve({ code, output }));
-    });
+    exit = await runLoadtest(['--scenario', 'throughput,drain', '--uploads', '6', '--concurrency', '2', '--workers', '1', '--distinct', '2', '--image', '800x600', '--baseline', '--baseline-seconds', '1', '--out', out]);
   }, 240_000);
 
   afterAll(async () => {
@@ -55,8 +61,12 @@ describe('pnpm loadtest', () => {
     for (const key of ['acceptedPerSecond', 'completedPerSecond'] as const) expect(f?.[key]).toBeGreaterThan(0);
     for (const summary of [f?.acceptMs, f?.endToEndMs]) expect(summary).toMatchObject({ count: 6, p50: expect.any(Number), p95: expect.any(Number), p99: expect.any(Number) });
     expect(f?.endToEndQuantiles.length).toBeGreaterThan(100);
-    expect(run?.processes.map((p) => p.name).sort()).toEqual(['api', 'loadtest', 'storage', 'worker-1']);
+    // the machine last: every core's busy time, at least what the busiest of our processes used
+    expect(run?.processes.map((p) => p.name)).toEqual(['loadtest', 'api', 'worker-1', 'storage', 'machine']);
     for (const p of run?.processes ?? []) expect(p.peakRssMb).toBeGreaterThan(10);
+    const machine = run?.processes.at(-1);
+    expect(machine?.cpuSeconds).toBeGreaterThanOrEqual(Math.max(...(run?.processes.slice(0, -1) ?? []).map((p) => p.cpuSeconds)) * 0.9);
+    expect(report.options.storage).toMatch(/^embedded dev server/);
 
     expect(report.baselines?.rawSharp.levels.map((l) => l.inFlight)).toEqual([1, 2, 4, 8]);
     expect(report.baselines?.rawSharp.best.setsPerSecond).toBeGreaterThan(0);
@@ -68,6 +78,8 @@ describe('pnpm loadtest', () => {
 
     // drain: accepted with no worker, then one worker alone; its window and figures from the run's database
     expect(drain).toMatchObject({ workers: 1, load: { kind: 'closed', concurrency: 2, uploads: 6 } });
+    // --uploads given: the count bounds the accept phase, not drain's 10 s
+    expect(drain?.load).not.toHaveProperty('durationSeconds');
     expect(drain?.figures).toMatchObject({ sent: 6, accepted: 6, completed: 6, unfinished: 0, errors: { total: 0 }, endToEndMs: { count: 0 } });
     expect(drain?.figures.acceptMs.count).toBe(6);
     expect(drain?.drain).toMatchObject({ terminal: 6, done: 6, firstProcessingAtSecond: expect.any(Number), lastTerminalAtSecond: expect.any(Number) });
@@ -76,7 +88,7 @@ describe('pnpm loadtest', () => {
     // the first render starts only after the worker was started, which is after the last upload was answered
     expect(drain?.drain?.firstProcessingAtSecond).toBeGreaterThanOrEqual(drain?.drain?.workersStartedAtSecond as number);
     expect(drain?.drain?.workersStartedAtSecond).toBeGreaterThanOrEqual((drain?.figures.sendSeconds as number) - 0.001);
-    expect(drain?.processes.map((p) => p.name).sort()).toEqual(['api', 'loadtest', 'storage', 'worker-1']);
+    expect(drain?.processes.map((p) => p.name).sort()).toEqual(['api', 'loadtest', 'machine', 'storage', 'worker-1']);
     expect(drain?.drain?.processes.map((p) => p.name)).toContain('worker-1');
     expect(drain?.ratios).toMatchObject({ completedPerSecond: expect.any(Number), acceptedPerSecond: expect.any(Number), acceptP99: expect.any(Number) });
 
@@ -95,5 +107,37 @@ describe('pnpm loadtest', () => {
     expect(html.match(/<svg class="chart"/g)?.length).toBeGreaterThanOrEqual(5); // two timelines, two distributions, the sweep
     expect(html).toContain('Worker sweep — drain completed sets/s');
     expect(html).not.toMatch(/<script|<link|<img|<iframe|\bsrc=|\bhref=|url\(|@import|https?:\/\//i);
+  });
+});
+
+/**
+ * `--fastdfs real`: the system stores to a real FastDFS 6 that the tool starts and measures.
+ * Skipped, saying why, without the launcher, except under CI (where it must run).
+ */
+describe.skipIf(!findRealFastdfs() && !process.env.CI)('pnpm loadtest --fastdfs real', () => {
+  let out: string;
+  let exit: { code: number | null; output: string };
+
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(tmpdir(), 'loadtest-e2e-real-'));
+    exit = await runLoadtest(['--scenario', 'light', '--uploads', '3', '--distinct', '1', '--image', '800x600', '--fastdfs', 'real', '--out', out]);
+  }, 240_000);
+
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('takes every upload to done through the real tracker and storage, and measures both', async () => {
+    expect(exit.code, exit.output).toBe(0);
+    expect(exit.output).toMatch(/storage: real FastDFS \(fdfs_trackerd \+ fdfs_storaged at 127\.0\.0\.2:\d+\)/);
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as LoadTestReport;
+    expect(report.options.storage).toMatch(/^real FastDFS/);
+    const [light] = report.runs;
+    expect(light?.figures).toMatchObject({ sent: 3, accepted: 3, completed: 3, unfinished: 0, errors: { total: 0 } });
+    // the C daemons in place of the dev server, each with its own pid
+    expect(light?.processes.map((p) => p.name)).toEqual(['loadtest', 'api', 'worker-1', 'fdfs-tracker', 'fdfs-storage', 'machine']);
+    const daemons = light?.processes.filter((p) => p.name.startsWith('fdfs-')) ?? [];
+    expect(new Set(daemons.map((p) => p.pid)).size).toBe(2);
+    for (const daemon of daemons) expect(daemon.peakRssMb).toBeGreaterThan(0);
   });
 });

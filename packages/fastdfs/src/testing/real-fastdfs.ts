@@ -29,6 +29,8 @@ export interface RealFastdfsOptions {
    * (e.g. `99.9%`) and the tracker answers store queries with ENOSPC.
    */
   reservedStorageSpace?: string;
+  /** The folder the instance's own folder is made in (default the OS temp folder), e.g. `/dev/shm` for a load test. */
+  parentDir?: string;
 }
 
 /** A real FastDFS 6.16 tracker + one storage server on loopback, in a folder of its own. */
@@ -56,6 +58,8 @@ export interface RealFastdfs {
   stopTracker(): Promise<void>;
   /** Starts the tracker again and waits until the storage has joined it and is ACTIVE. */
   startTracker(): Promise<void>;
+  /** The daemons' process ids, from their pid files (a load test measures their CPU). */
+  pids(): Promise<{ tracker: number; storage: number }>;
   /** Runs one of the official C tools with this instance's client.conf; resolves with its stdout. */
   tool(name: string, ...args: string[]): Promise<string>;
   /** Stops both servers and removes the folder. */
@@ -90,7 +94,7 @@ export async function startRealFastdfs(options: RealFastdfsOptions = {}): Promis
   if (!launcher) throw new Error('the real FastDFS launcher was not found: set FDFS_REAL or put shared/fastdfs beside the checkout');
   const home = path.dirname(launcher);
   const env = { ...process.env, LD_LIBRARY_PATH: [path.join(home, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
-  const dir = await mkdtemp(path.join(tmpdir(), 'fdfs-real-'));
+  const dir = await mkdtemp(path.join(options.parentDir ?? tmpdir(), 'fdfs-real-'));
   const [trackerPort, storagePort] = [await sparePort('127.0.0.2'), await sparePort('127.0.0.1')];
   const launch = async (...args: string[]): Promise<string> => (await run(launcher, args, { env, timeout: 90_000 })).stdout.trim();
   const daemon = (name: 'fdfs_trackerd' | 'fdfs_storaged', conf: string, action: 'start' | 'stop'): Promise<unknown> =>
@@ -104,7 +108,8 @@ export async function startRealFastdfs(options: RealFastdfsOptions = {}): Promis
     throw new Error(`real FastDFS storage did not become ACTIVE; logs in ${dir}`);
   };
 
-  const storagePid = async (): Promise<number> => Number((await readFile(path.join(dir, 'storage/data/fdfs_storaged.pid'), 'utf8')).trim());
+  const pidOf = async (file: string): Promise<number> => Number((await readFile(path.join(dir, file), 'utf8')).trim());
+  const storagePid = (): Promise<number> => pidOf('storage/data/fdfs_storaged.pid');
   const freeze = async (): Promise<void> => {
     const pid = await storagePid();
     process.kill(pid, 'SIGSTOP');
@@ -151,6 +156,7 @@ export async function startRealFastdfs(options: RealFastdfsOptions = {}): Promis
       await daemon('fdfs_trackerd', 'tracker.conf', 'start');
       await waitActive();
     },
+    pids: async () => ({ tracker: await pidOf('tracker/data/fdfs_trackerd.pid'), storage: await storagePid() }),
     tool: (name, ...args) => launch('tool', dir, name, ...args),
     close: async () => {
       // a frozen storage would sit on the stop signal until the launcher gives up

@@ -26,6 +26,7 @@ export async function runRawSharpBaseline(scripts: RootScripts, workspace: Works
   const child = startOwnProcess(scripts, workspace, 'raw-sharp', 'raw-sharp-process', options, { UV_THREADPOOL_SIZE: String(workerThreadpoolSize()) }, WORKER_NICENESS);
   const sampler = new ProcessSampler(performance.now());
   sampler.add('raw-sharp', child.pid);
+  sampler.addMachine();
   sampler.start();
   let raw: RawSharpResult;
   try {
@@ -61,6 +62,7 @@ export async function runBareHandlerBaseline(scripts: RootScripts, workspace: Wo
     const sampler = new ProcessSampler(performance.now());
     sampler.add('bare-handler', child.pid);
     sampler.add('loadtest', process.pid);
+    sampler.addMachine();
     sampler.start();
     const load = await runLoadTest({
       baseUrl: `http://127.0.0.1:${port}`,

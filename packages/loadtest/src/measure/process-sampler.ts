@@ -1,5 +1,6 @@
+import os from 'node:os';
 import pidusage from 'pidusage';
-import type { ProcessFigures } from '../report/report-types.js';
+import { MACHINE, type ProcessFigures } from '../report/report-types.js';
 import { thin } from '../stats.js';
 
 export interface ProcessSample {
@@ -11,6 +12,11 @@ export interface ProcessSample {
 }
 
 const MB = 1024 * 1024;
+
+/** Busy CPU time of all cores together since boot, ms (idle and steal left out). */
+function machineCpuMs(): number {
+  return os.cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
+}
 /** Chart points kept per process in report.json. */
 const RSS_POINTS = 300;
 
@@ -30,6 +36,15 @@ export class ProcessSampler {
 
   add(name: string, pid: number | undefined): void {
     if (pid !== undefined) this.samples.set(name, { pid, samples: [] });
+  }
+
+  /**
+   * Also samples the whole machine as the process `machine` (pid 0): the CPU time of every core
+   * and the memory in use, so that what the processes above leave out (PostgreSQL, Redis, the
+   * kernel, a FastDFS the tool did not start, other tenants) shows as the difference.
+   */
+  addMachine(): void {
+    this.samples.set(MACHINE, { pid: 0, samples: [] });
   }
 
   start(): void {
@@ -53,7 +68,9 @@ export class ProcessSampler {
 
   /** Each process's figures over its samples, or only those taken from `sinceMs` (the sampler's time base) on. */
   figures(sinceMs = -Infinity): ProcessFigures[] {
-    return [...this.samples.entries()].map(([name, { pid, samples }]) => figuresOf(name, pid, samples.filter((s) => s.t >= sinceMs)));
+    // the machine last: it sums up the rows above it
+    const entries = [...this.samples.entries()].sort(([a], [b]) => Number(a === MACHINE) - Number(b === MACHINE));
+    return entries.map(([name, { pid, samples }]) => figuresOf(name, pid, samples.filter((s) => s.t >= sinceMs)));
   }
 
   private tick(): Promise<void> {
@@ -61,6 +78,7 @@ export class ProcessSampler {
       const t = performance.now() - this.t0;
       await Promise.all(
         [...this.samples.values()].map(async (entry) => {
+          if (entry.pid === 0) return void entry.samples.push({ t, rssBytes: os.totalmem() - os.freemem(), cpuMs: machineCpuMs() });
           const stat = await pidusage(entry.pid).catch(() => undefined);
           if (stat) entry.samples.push({ t, rssBytes: stat.memory, cpuMs: stat.ctime });
         }),

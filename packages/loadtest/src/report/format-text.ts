@@ -1,5 +1,5 @@
 import type { Summary } from '../stats.js';
-import type { LoadTestReport, ProcessFigures, RunReport, TargetResult } from './report-types.js';
+import { MACHINE, type LoadTestReport, type ProcessFigures, type RunReport, type TargetResult } from './report-types.js';
 
 const ms = (s: Summary): string => (s.count === 0 ? 'n/a' : `p50 ${fmt(s.p50, 0)} · p95 ${fmt(s.p95, 0)} · p99 ${fmt(s.p99, 0)} ms`);
 const ratio = (r: number | undefined, of: string): string => (r === undefined ? '' : ` (${r.toFixed(2)}× ${of})`);
@@ -23,7 +23,13 @@ export function describeScenario(run: Pick<RunReport, 'scenario'>): string | und
 }
 
 export function describeProcesses(processes: readonly ProcessFigures[]): string {
-  return processes.map((p) => `${p.name} ${p.peakRssMb.toFixed(0)} MB peak, ${p.cpuSeconds.toFixed(1)} s CPU (${p.cpuPercent.toFixed(0)}%)`).join(' · ');
+  return processes
+    .map((p) =>
+      p.name === MACHINE
+        ? `whole machine ${p.cpuSeconds.toFixed(1)} s CPU (${p.cpuPercent.toFixed(0)}%), ${p.peakRssMb.toFixed(0)} MB in use at most`
+        : `${p.name} ${p.peakRssMb.toFixed(0)} MB peak, ${p.cpuSeconds.toFixed(1)} s CPU (${p.cpuPercent.toFixed(0)}%)`,
+    )
+    .join(' · ');
 }
 
 /** A target's measured value in its own unit. */

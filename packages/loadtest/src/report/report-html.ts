@@ -1,6 +1,6 @@
 import type { Summary } from '../stats.js';
 import { describeLoad, describeProcesses, describeScenario, fmt, formatMeasured } from './format-text.js';
-import type { LoadTestReport, ProcessFigures, RunReport, TargetResult } from './report-types.js';
+import { MACHINE, type LoadTestReport, type ProcessFigures, type RunReport, type TargetResult } from './report-types.js';
 import { barChart, escapeXml as esc, lineChart, percentileChart } from './svg-charts.js';
 
 const STYLE = `
@@ -110,7 +110,7 @@ function charts(report: LoadTestReport): string {
         title: `RSS over time — ${run.label}`,
         xLabel: 'seconds',
         yLabel: 'MB',
-        series: run.processes.filter((p) => p.name !== 'loadtest').map((p) => ({ name: p.name, points: p.rss })),
+        series: run.processes.filter((p) => p.name !== 'loadtest' && p.name !== MACHINE).map((p) => ({ name: p.name, points: p.rss })),
         references: run.scenario === 'big-files' ? [{ y: 200, label: 'API target 200 MB' }] : [],
       }),
     );

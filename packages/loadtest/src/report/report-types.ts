@@ -43,6 +43,12 @@ export interface RunFigures {
   endToEndQuantiles: Array<[number, number]>;
 }
 
+/**
+ * The process name under which the whole machine is listed (pid 0): every core's busy time and
+ * the memory in use (`peakRssMb`); what the processes listed beside it leave out is the difference.
+ */
+export const MACHINE = 'machine';
+
 export interface ProcessFigures {
   name: string;
   pid: number;
@@ -161,7 +167,7 @@ export interface LoadTestReport {
   command: string;
   machine: Machine;
   target: string;
-  options: { scenarios: ScenarioName[]; workers: number[] | undefined; workerConcurrency: number | undefined; compiled?: boolean | undefined; baseline: boolean; image: { width: number; height: number } };
+  options: { scenarios: ScenarioName[]; workers: number[] | undefined; workerConcurrency: number | undefined; compiled?: boolean | undefined; storage?: string | undefined; baseline: boolean; image: { width: number; height: number } };
   baselines: Baselines | undefined;
   runs: RunReport[];
   sweep: SweepPoint[];

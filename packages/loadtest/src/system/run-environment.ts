@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { deleteRedisPrefix, loadConfig } from '@avatar/shared';
@@ -8,7 +7,9 @@ import { CHILD_OPTIONS_ENV, type ChildMessage } from '../processes/child-channel
 import { readRootScripts, commandForEntry, type RootScripts } from './node-command.js';
 import { NodeProcess } from './node-process.js';
 import { ownEntry } from './own-entries.js';
+import type { StorageChoice } from '../options.js';
 import { createRunDatabase, type RunDatabase } from './run-database.js';
+import { startRunStorage, type RunStorage } from './run-storage.js';
 
 /** How long a child may take to start (tsx compiles on first run; the machine may be busy). */
 export const START_TIMEOUT_MS = 120_000;
@@ -37,23 +38,6 @@ export async function createWorkspace(): Promise<Workspace> {
   };
 }
 
-/**
- * Where the dev server keeps its files: in memory (`/dev/shm`) where there is one. It stands in
- * for FastDFS storage servers, which run on machines of their own; on a disk shared with the
- * staging folder its file creation would charge this machine's cores with the filesystem's work
- * (on a journal-less ext4, a scan past every recently deleted file slot: 1–3 ms of CPU per set
- * here), which no worker host pays.
- */
-async function storageDataDir(workspace: Workspace): Promise<string> {
-  const memory = '/dev/shm';
-  try {
-    await access(memory, constants.W_OK);
-    return await mkdtemp(path.join(memory, 'avatar-loadtest-fastdfs-'));
-  } catch {
-    return path.join(workspace.root, 'fastdfs');
-  }
-}
-
 /** Environment every child starts from: only what a process needs to run, never the developer's configuration. */
 export function baseProcessEnv(): NodeJS.ProcessEnv {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
@@ -77,18 +61,18 @@ export function messageOfType<T extends ChildMessage['type']>(type: T): (message
 
 /**
  * What the tool's own system runs on: its own database (with `userCount` users), its own Redis
- * prefix, its own staging folder and its own embedded FastDFS dev server, and a random JWT
+ * prefix, its own staging folder and its FastDFS (`--fastdfs`; by default an embedded dev server of its own), and a random JWT
  * secret. `env` is the configuration every API and worker process of the run starts from.
  */
 export interface RunEnvironment {
   scripts: RootScripts;
   env: NodeJS.ProcessEnv;
   jwtSecret: string;
-  storage: NodeProcess;
+  storage: RunStorage;
   dispose(): Promise<void>;
 }
 
-export async function prepareRunEnvironment(workspace: Workspace, userCount: number): Promise<RunEnvironment> {
+export async function prepareRunEnvironment(workspace: Workspace, userCount: number, fastdfs: StorageChoice): Promise<RunEnvironment> {
   const scripts = await readRootScripts();
   // the developer's servers (PostgreSQL, Redis), from the same variables the system reads
   const developer = loadConfig();
@@ -102,11 +86,8 @@ export async function prepareRunEnvironment(workspace: Workspace, userCount: num
     const database: RunDatabase = await createRunDatabase(developer.databaseUrl, `avatar_loadtest_${id}`, developer.tables, userCount);
     undo.push(() => database.drop());
     undo.push(() => deleteRedisPrefix(developer.redis.url, redisPrefix));
-    const storageDir = await storageDataDir(workspace);
-    undo.push(() => rm(storageDir, { recursive: true, force: true }));
-    const storage = startOwnProcess(scripts, workspace, 'storage', 'storage-process', { dataDir: storageDir });
-    undo.push(() => storage.stop(STOP_TIMEOUT_MS));
-    const { trackers, publicUrl } = await storage.waitForMessage(messageOfType('storage'), START_TIMEOUT_MS);
+    const storage = await startRunStorage(fastdfs, scripts, workspace);
+    undo.push(() => storage.stop());
     const jwtSecret = randomBytes(24).toString('hex');
     const env: NodeJS.ProcessEnv = {
       ...baseProcessEnv(),
@@ -116,8 +97,8 @@ export async function prepareRunEnvironment(workspace: Workspace, userCount: num
       DATABASE_URL: database.url,
       REDIS_URL: developer.redis.url,
       REDIS_PREFIX: redisPrefix,
-      FDFS_TRACKERS: trackers,
-      FDFS_PUBLIC_URL: publicUrl,
+      FDFS_TRACKERS: storage.trackers,
+      FDFS_PUBLIC_URL: storage.publicUrl,
       STAGING_DIR: path.join(workspace.root, 'staging'),
       JWT_SECRET: jwtSecret,
       ADMIN_PASSWORD: randomBytes(12).toString('hex'),

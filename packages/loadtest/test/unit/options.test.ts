@@ -18,11 +18,18 @@ describe('load test options', () => {
     expect(p.scenarios.map((s) => s.name)).toEqual(['throughput', 'drain', 'light', 'big-files', 'soak']);
     const [throughput, drain, light, big, soak] = p.scenarios;
     expect(throughput).toMatchObject({ shape: { kind: 'closed', concurrency: 16, uploads: 300 }, workerCounts: [1, 2, 4], large: false });
-    expect(drain).toMatchObject({ shape: { kind: 'closed', concurrency: 16, uploads: 300, waitForFinish: false }, workerCounts: [1, 2, 4], large: false });
+    // drain accepts for 10 s, as the issue measured the accept path, with a cap on what the pool then drains
+    expect(drain).toMatchObject({ shape: { kind: 'closed', concurrency: 16, uploads: 3000, durationSeconds: 10, waitForFinish: false }, workerCounts: [1, 2, 4], large: false });
+    expect(throughput?.shape).toMatchObject({ durationSeconds: undefined });
     expect(light).toMatchObject({ shape: { kind: 'closed', concurrency: 1, uploads: 30, waitForFinish: true }, workerCounts: [1] });
     expect(big).toMatchObject({ shape: { kind: 'closed', concurrency: 64, uploads: 128 }, large: true });
     expect(soak).toMatchObject({ shape: { kind: 'closed', concurrency: 16, uploads: 5000 } });
     expect(soak?.timeoutSeconds).toBeGreaterThan(1000);
+  });
+
+  it("lets --uploads or --duration replace drain's 10 s", () => {
+    expect(plan('--scenario', 'drain', '--uploads', '60').scenarios[0]?.shape).toMatchObject({ uploads: 60, durationSeconds: undefined });
+    expect(plan('--scenario', 'drain', '--duration', '5').scenarios[0]?.shape).toMatchObject({ uploads: 100_000, durationSeconds: 5 });
   });
 
   it('keeps light at one upload at a time and bounds a duration-only loop by time and MAX_UPLOADS', () => {
@@ -53,6 +60,18 @@ describe('load test options', () => {
     expect(() => plan('--scenario', 'nope')).toThrow(/unknown "nope"/);
     expect(() => plan('--bogus')).toThrow();
     expect(parseCommand(['--help'])).toEqual({ kind: 'help' });
+  });
+
+  it('stores to the dev server unless --fastdfs names a real FastDFS to start or trackers on this machine', () => {
+    expect(plan().fastdfs).toEqual({ kind: 'dev' });
+    expect(plan('--fastdfs', 'dev').fastdfs).toEqual({ kind: 'dev' });
+    expect(plan('--fastdfs', 'real').fastdfs).toEqual({ kind: 'real' });
+    expect(plan('--fastdfs', '127.0.0.2:22122, localhost:22123').fastdfs).toEqual({ kind: 'trackers', trackers: '127.0.0.2:22122,localhost:22123' });
+    // load goes to this machine only, and a running system at --url has its own storage
+    expect(() => plan('--fastdfs', '10.0.0.7:22122')).toThrow(/loopback/);
+    expect(() => plan('--fastdfs', '127.0.0.1')).toThrow(/host:port/);
+    expect(() => plan('--fastdfs', '127.0.0.1:99999')).toThrow(/host:port/);
+    expect(() => plan('--url', 'http://127.0.0.1:3000', '--fastdfs', 'real')).toThrow(/--url has its own/);
   });
 
   it('runs the roles compiled, as the image does, unless --source; --compiled is the default spelled out', () => {
